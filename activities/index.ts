@@ -1,0 +1,45 @@
+import { notificationTopic, type Topics } from '../config/env.js';
+import { routeCase, type ChargeMatrix } from '../domain/routing.js';
+import { encodeCloudEvent } from '../messaging/cloudevents.js';
+import type { Publisher } from '../messaging/kafka.js';
+import type { CaseFacts } from '../schemas/intake.js';
+import type { Notification } from '../schemas/notifications.js';
+import type { RoutingDecision } from '../schemas/routing.js';
+
+export interface ActivityDeps {
+  publisher: Publisher;
+  topics: Topics;
+  /** CloudEvents `source` of everything this engine emits. */
+  source: string;
+}
+
+/** Activities of the referral workflows, built over their dependencies (no globals). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Routes with the charge matrix the referral started with; an unroutable case is a result, not an error. */
+    async routeReferral(facts: CaseFacts, matrix: ChargeMatrix): Promise<RoutingDecision> {
+      return routeCase(matrix, facts);
+    },
+
+    /**
+     * Publishes notifications, each to its recipient's own topic. Ids are fixed by the workflow,
+     * so a retried activity re-sends the same events and consumers drop the duplicates.
+     */
+    async publishNotifications(notifications: Notification[]): Promise<void> {
+      await deps.publisher.publish(
+        notifications.map((n) =>
+          encodeCloudEvent(notificationTopic(deps.topics, n.recipient), {
+            id: n.id,
+            source: deps.source,
+            type: n.type,
+            subject: n.subject,
+            time: n.time,
+            data: n.data,
+          }),
+        ),
+      );
+    },
+  };
+}
+
+export type ReferralActivities = ReturnType<typeof createActivities>;

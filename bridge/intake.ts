@@ -1,0 +1,87 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { describeIssues } from '../config/errors.js';
+import { decodeCloudEvent } from '../messaging/cloudevents.js';
+import type { RecordContext } from '../messaging/kafka.js';
+import type { InboundRecord } from '../messaging/records.js';
+import { IntakeEvent, type ReferralDetectedEvent } from '../schemas/cloudevents.js';
+import type { Policy } from '../schemas/policy.js';
+import { priorityOf } from '../domain/priority.js';
+import { CaseTypeKey, DistrictKey, PriorityKey, ProvinceKey, StageKey } from '../workflows/search-attributes.js';
+import type { ReferralWorkflowInput } from '../workflows/types.js';
+import type { DeadLetters } from './dead-letters.js';
+import { retryTransient } from './retry.js';
+
+export interface IntakeDeps {
+  client: Client;
+  taskQueue: string;
+  policy: Policy;
+  deadLetters: DeadLetters;
+  logger: Logger;
+}
+
+export type IntakeOutcome = 'started' | 'duplicate' | 'dead-lettered';
+
+export function referralWorkflowId(referralId: string): string {
+  return `referral-${referralId}`;
+}
+
+/**
+ * Handles one intake record: a valid `referral.detected.v1` starts the referral's workflow
+ * (a second copy starts nothing), anything else goes to the dead-letter topic. It returns
+ * only when Temporal accepted the start or the record was dead-lettered: the caller then commits.
+ */
+export function createIntakeHandler(deps: IntakeDeps) {
+  const log = deps.logger.child({ component: 'intake' });
+  return async function handleIntakeRecord(record: InboundRecord, ctx: RecordContext): Promise<IntakeOutcome> {
+    const where = { topic: record.topic, partition: record.partition, offset: record.offset };
+    const decoded = decodeCloudEvent(record);
+    if (!decoded.ok) {
+      await deps.deadLetters.send(record, 'INVALID_CLOUDEVENT', decoded.errors, ctx);
+      return 'dead-lettered';
+    }
+    const parsed = IntakeEvent.safeParse(decoded.event);
+    if (!parsed.success) {
+      await deps.deadLetters.send(record, 'INVALID_EVENT', describeIssues(parsed.error), ctx);
+      return 'dead-lettered';
+    }
+    const event = parsed.data;
+    const workflowId = referralWorkflowId(event.data.referralId);
+    const outcome = await retryTransient(() => startReferral(deps, event, workflowId), {
+      ctx,
+      onRetry: (err, attempt, delayMs) =>
+        log.warn({ ...where, workflowId, attempt, delayMs, err: { name: err.name, message: err.message } }, 'Temporal did not accept the start yet: retrying'),
+    });
+    log.info({ ...where, workflowId, eventId: event.id, outcome }, outcome === 'started' ? 'referral started' : 'duplicate intake ignored');
+    return outcome;
+  };
+}
+
+async function startReferral(deps: IntakeDeps, event: ReferralDetectedEvent, workflowId: string): Promise<'started' | 'duplicate'> {
+  const { facts } = event.data;
+  const input: ReferralWorkflowInput = {
+    referral: event.data,
+    policy: deps.policy,
+    intake: { eventId: event.id, source: event.source },
+  };
+  try {
+    await deps.client.workflow.start('referralWorkflow', {
+      workflowId,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      // A referral id is opened once, ever: a replayed intake message must not reopen a closed referral.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: StageKey, value: 'ROUTING' },
+        { key: CaseTypeKey, value: facts.caseType },
+        { key: ProvinceKey, value: facts.location.province },
+        { key: DistrictKey, value: facts.location.district },
+        { key: PriorityKey, value: priorityOf(facts.flags) },
+      ],
+    });
+    return 'started';
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'duplicate';
+    throw err;
+  }
+}

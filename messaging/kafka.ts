@@ -1,0 +1,174 @@
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer, type IHeaders, type LogEntry, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { InboundRecord, OutboundRecord } from './records.js';
+
+/**
+ * The engine's only door to kafkajs. Everything else speaks InboundRecord / OutboundRecord,
+ * so a change of client library touches this file alone.
+ */
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}
+
+const KNOWN_NOTICES = ['KafkaJS v2.0.0 switched default partitioner', 'Limiting retries for the idempotent producer'];
+
+export interface KafkaConnection {
+  kafka: Kafka;
+}
+
+export function createKafka(settings: KafkaSettings): KafkaConnection {
+  const log = settings.logger.child({ component: 'kafkajs' });
+  const kafka = new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: 3_000,
+    retry: { initialRetryTime: 200, retries: 8 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      const fields = { namespace: entry.namespace, ...extra };
+      // kafkajs warns on every start about choices made here on purpose (see createPublisher).
+      if (entry.level === KafkaLogLevel.WARN && KNOWN_NOTICES.some((n) => message.startsWith(n))) log.debug(fields, message);
+      else if (entry.level <= KafkaLogLevel.ERROR) log.error(fields, message);
+      else if (entry.level === KafkaLogLevel.WARN) log.warn(fields, message);
+      else log.debug(fields, message);
+    },
+  });
+  return { kafka };
+}
+
+export interface Publisher {
+  connect(): Promise<void>;
+  /** Sends records and resolves once the broker acknowledged all of them (acks=-1). */
+  publish(records: OutboundRecord[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** Idempotent producer: a retried send never writes a record twice within the producer session. */
+export function createPublisher({ kafka }: KafkaConnection): Publisher {
+  // Retries are bounded: an activity that fails is retried by Temporal with the same event ids,
+  // so a duplicate that slips through is dropped by consumers.
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  let connected: Promise<void> | undefined;
+  return {
+    connect() {
+      connected ??= producer.connect();
+      return connected;
+    },
+    async publish(records) {
+      if (records.length === 0) return;
+      await this.connect();
+      const byTopic = new Map<string, OutboundRecord[]>();
+      for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, rs]) => ({
+          topic,
+          messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+        })),
+      });
+    },
+    async disconnect() {
+      if (connected) await producer.disconnect();
+      connected = undefined;
+    },
+  };
+}
+
+export interface RecordContext {
+  /** Keeps the group membership alive while a record takes long (retries with backoff). */
+  heartbeat(): Promise<void>;
+  /** True once stop() was called: a handler should abandon retries, leaving the offset uncommitted. */
+  isStopping(): boolean;
+}
+
+export interface ConsumerRun {
+  stop(): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  /** Partitions handled at once: one slow partition does not hold up the others. */
+  concurrency?: number;
+  /**
+   * Handles one record. Resolving commits the record's offset; throwing leaves it uncommitted
+   * (it is delivered again after a restart or rebalance).
+   */
+  handle(record: InboundRecord, ctx: RecordContext): Promise<void>;
+}
+
+/** A consumer group that commits each offset only after its handler finished with the record. */
+export async function consume({ kafka }: KafkaConnection, options: ConsumeOptions): Promise<ConsumerRun> {
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    allowAutoTopicCreation: false,
+    retry: { initialRetryTime: 300, retries: 10 },
+  });
+  let stopping = false;
+  await consumer.connect();
+  await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: options.concurrency ?? 3,
+    eachMessage: async ({ topic, partition, message, heartbeat }) => {
+      if (stopping) throw new Error('consumer is stopping');
+      await options.handle(
+        {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers: flattenHeaders(message.headers),
+        },
+        { heartbeat, isStopping: () => stopping },
+      );
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+    },
+  });
+  return {
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+    },
+  };
+}
+
+function flattenHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}
+
+export interface AdminOps {
+  createTopics(topics: string[], partitions?: number): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export async function createAdmin({ kafka }: KafkaConnection): Promise<AdminOps> {
+  const admin = kafka.admin();
+  await admin.connect();
+  return {
+    async createTopics(topics, partitions = 3) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      });
+    },
+    disconnect: () => admin.disconnect(),
+  };
+}

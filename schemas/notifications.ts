@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { AgencyCode, CaseType, IsoDateTime, Province, ReferralId, ReportedCaseType } from './common.js';
+
+/** Why an agency receives a notification. */
+export const RecipientRole = z.enum(['LEAD', 'SUPPORTING', 'INFORMED', 'ESCALATION']);
+export type RecipientRole = z.infer<typeof RecipientRole>;
+
+/**
+ * data of `referral.routed.v1`: need-to-know only. Ids, case type, stage, district, deadlines and
+ * what the recipient must do; never a person's name, contact, exact location or health.
+ */
+export const ReferralRoutedV1 = z
+  .object({
+    referralId: ReferralId,
+    caseType: CaseType,
+    stage: z.string(),
+    province: Province,
+    district: z.string(),
+    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
+    recipient: AgencyCode,
+    role: RecipientRole,
+    lead: AgencyCode,
+    ruleId: z.string(),
+    actionRequired: z.string(),
+    dueBy: IsoDateTime.optional(),
+    policyVersion: z.string(),
+  })
+  .strict();
+export type ReferralRoutedV1 = z.infer<typeof ReferralRoutedV1>;
+
+/** data of `referral.unrouted.v1`: the charge matrix could not route; a committee must decide. */
+export const ReferralUnroutedV1 = z
+  .object({
+    referralId: ReferralId,
+    caseType: ReportedCaseType,
+    stage: z.string(),
+    province: Province,
+    district: z.string(),
+    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
+    recipient: AgencyCode,
+    reason: z.string(),
+    policyVersion: z.string(),
+  })
+  .strict();
+export type ReferralUnroutedV1 = z.infer<typeof ReferralUnroutedV1>;
+
+/** An outbound notification as the workflow builds it, before it is put on Kafka. */
+export interface OutboundNotification<T extends string = string, D = unknown> {
+  /** Stable id from workflow id and step, never from the attempt: consumers drop duplicates by it. */
+  id: string;
+  type: T;
+  /** The referral id: the Kafka key, so one referral's events keep their order. */
+  subject: string;
+  time: string;
+  recipient: string;
+  data: D;
+}
+
+export type RoutedNotification = OutboundNotification<'referral.routed.v1', ReferralRoutedV1>;
+export type UnroutedNotification = OutboundNotification<'referral.unrouted.v1', ReferralUnroutedV1>;
+export type Notification = RoutedNotification | UnroutedNotification;
+
+export const NotificationType = z.enum(['referral.routed.v1', 'referral.unrouted.v1']);

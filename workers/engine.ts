@@ -1,0 +1,103 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { loadEngineConfig } from '../config/env.js';
+import { ConfigError } from '../config/errors.js';
+import { loadPolicy } from '../config/policy.js';
+import { startIntakeBridge } from '../bridge/index.js';
+import { createDeadLetters } from '../bridge/dead-letters.js';
+import { createKafka, createPublisher } from '../messaging/kafka.js';
+import { createLogger } from './logger.js';
+import { createReferralWorker } from './temporal-worker.js';
+
+/**
+ * Composition root of the engine process: config, logger, clients, then the Temporal worker and
+ * the Kafka intake bridge (ENGINE_ROLES picks which). Stops gracefully on SIGINT/SIGTERM.
+ */
+async function main(): Promise<void> {
+  const config = loadEngineConfig();
+  const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
+  const policy = await loadPolicy(config.policyFile);
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ component: 'temporal', ...meta }, message),
+      trace: (m, meta) => logger.trace(meta, m),
+      debug: (m, meta) => logger.debug(meta, m),
+      info: (m, meta) => logger.info(meta, m),
+      warn: (m, meta) => logger.warn(meta, m),
+      error: (m, meta) => logger.error(meta, m),
+    },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
+  const publisher = createPublisher(kafka);
+  await publisher.connect();
+  const stops: Array<() => Promise<void>> = [];
+
+  if (config.roles.includes('bridge')) {
+    const connection = await Connection.connect({ address: config.temporal.address });
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const bridge = await startIntakeBridge({
+      kafka,
+      client,
+      logger,
+      groupId: config.kafka.intakeGroup,
+      intakeTopic: config.kafka.topics.intake,
+      taskQueue: config.temporal.taskQueue,
+      policy,
+      deadLetters: createDeadLetters(publisher, config.kafka.topics.deadLetter, logger),
+    });
+    stops.push(async () => {
+      await bridge.stop();
+      await connection.close();
+    });
+  }
+
+  if (config.roles.includes('worker')) {
+    const connection = await NativeConnection.connect({ address: config.temporal.address });
+    const worker = await createReferralWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activityDeps: { publisher, topics: config.kafka.topics, source: `referral-engine/${config.temporal.namespace}` },
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    });
+  }
+
+  logger.info(
+    { roles: config.roles, taskQueue: config.temporal.taskQueue, policyVersion: policy.version },
+    `referral-engine running; Temporal UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ graceMs: config.shutdownGraceMs }, 'shutdown took too long: exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    timer.unref();
+    for (const stop of stops) await stop().catch((err: Error) => logger.error({ err: { message: err.message } }, 'stop failed'));
+    await publisher.disconnect();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`referral-engine: ${err.message}`);
+    process.exit(2);
+  }
+  console.error('referral-engine: failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
