@@ -118,8 +118,9 @@ need_java() {
     die "java not found: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)"
   local major
   major="$(java_major)"
-  [[ "$major" =~ ^[0-9]+$ ]] && ((major >= 17)) ||
+  if ! [[ "$major" =~ ^[0-9]+$ ]] || ((major < 17)); then
     die "java ${major:-?} is too old: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)"
+  fi
 }
 
 need_mvn() {
@@ -256,7 +257,7 @@ pid_alive() {
   return 0
 }
 
-read_pid() { [[ -f "$PID_DIR/$1.pid" ]] && tr -dc '0-9' <"$PID_DIR/$1.pid" || true; }
+read_pid() { if [[ -f "$PID_DIR/$1.pid" ]]; then tr -dc '0-9' <"$PID_DIR/$1.pid" 2>/dev/null || true; fi; }
 
 # Pattern identifying each component's command line.
 pattern_for() {
@@ -301,8 +302,9 @@ check_ports_free() { # check_ports_free VAR...
 validate_ports() {
   local var seen=" "
   for var in TEMPORAL_PORT TEMPORAL_UI_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT; do
-    [[ "${!var}" =~ ^[0-9]+$ ]] && ((${!var} >= 1 && ${!var} <= 65535)) ||
+    if ! [[ "${!var}" =~ ^[0-9]+$ ]] || ((${!var} < 1 || ${!var} > 65535)); then
       die "$var='${!var}' is not a valid port number"
+    fi
     [[ "$seen" != *" ${!var} "* ]] || die "$var=${!var} is also used by another *_PORT variable: pick distinct ports"
     seen+="${!var} "
   done
@@ -384,7 +386,6 @@ start_temporal() {
     return
   fi
   rm -f "$PID_DIR/temporal.pid" "$PID_DIR/temporal.ports"
-  check_ports_free TEMPORAL_PORT TEMPORAL_UI_PORT
   local args=(
     server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
     --db-filename "$STACK_DIR/temporal/temporal.db" --log-level warn --ui-disable-news-fetch
@@ -491,7 +492,6 @@ start_kafka() {
     return
   fi
   rm -f "$PID_DIR/kafka.pid" "$PID_DIR/kafka.ports"
-  check_ports_free KAFKA_PORT KAFKA_CONTROLLER_PORT
   mkdir -p "$dir/data"
   write_kafka_config
   format_kafka_storage
@@ -569,6 +569,9 @@ cmd_up() {
   need_java
   with_state_lock
   mkdir -p "$STACK_DIR/temporal" "$STACK_DIR/kafka/data"
+  # Check every port needed before starting anything, so a clash leaves nothing half-up.
+  [[ -n "$(running_pid temporal)" ]] || check_ports_free TEMPORAL_PORT TEMPORAL_UI_PORT
+  [[ -n "$(running_pid kafka)" ]] || check_ports_free KAFKA_PORT KAFKA_CONTROLLER_PORT
   # Start both first (they boot in parallel), then prove each is ready.
   start_temporal
   start_kafka

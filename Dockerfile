@@ -1,0 +1,27 @@
+# referral-engine: one image for every engine role (ENGINE_ROLES=worker | bridge | worker,bridge).
+# Built by docker-compose.yml; runs TypeScript directly through tsx (no separate build step).
+FROM node:20-bookworm-slim
+
+WORKDIR /app
+
+# Dependencies first, so source edits do not invalidate the npm layer.
+# All dependencies, dev ones included: tsx (a devDependency) runs the engine.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+
+# Source folders (the ones tsconfig.json includes, minus test/ and bench/).
+COPY tsconfig.json ./
+COPY config ./config
+COPY schemas ./schemas
+COPY domain ./domain
+COPY messaging ./messaging
+COPY workflows ./workflows
+COPY activities ./activities
+COPY bridge ./bridge
+COPY workers ./workers
+COPY scripts ./scripts
+
+# Files stay root-owned (read-only to the process); the engine runs unprivileged.
+USER node
+
+CMD ["node", "--import", "tsx", "workers/engine.ts"]

@@ -1,0 +1,41 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Four projects, cheapest first. Tests that need a server start it themselves in globalSetup,
+ * on loopback, on ports apart from a developer's running stack, and stop it afterwards.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'workflow',
+          include: ['test/workflow/**/*.test.ts'],
+          globalSetup: ['test/setup/test-server.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'replay',
+          include: ['test/replay/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/stack.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One real stack is shared: files run one after another so counts stay exact.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
