@@ -13,6 +13,7 @@ export default defineConfig({
           name: 'workflow',
           include: ['test/workflow/**/*.test.ts'],
           globalSetup: ['test/setup/test-server.ts'],
+          setupFiles: ['test/setup/quiet-temporal.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
@@ -21,6 +22,7 @@ export default defineConfig({
         test: {
           name: 'replay',
           include: ['test/replay/**/*.test.ts'],
+          setupFiles: ['test/setup/quiet-temporal.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
@@ -30,6 +32,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/stack.ts'],
+          setupFiles: ['test/setup/quiet-temporal.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One real stack is shared: files run one after another so counts stay exact.

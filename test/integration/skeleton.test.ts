@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDeadLetters } from '../../bridge/dead-letters.js';
+import { startIntakeBridge } from '../../bridge/index.js';
+import type { Topics } from '../../config/env.js';
+import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
+import { createLogger } from '../../workers/logger.js';
+import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
+import { intakeRecord } from '../../scripts/intake-event.js';
+import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
+import { eventually, KafkaHarness } from '../support/kafka-harness.js';
+import { repoRoot } from '../support/stack-paths.js';
+
+const temporalAddress = inject('temporalAddress');
+const brokers = inject('kafkaBrokers');
+const run = uniqueId('it');
+const topics: Topics = {
+  intake: `${run}.intake`,
+  actions: `${run}.actions`,
+  deadLetter: `${run}.dead-letter`,
+  events: `${run}.events`,
+  notifyPrefix: `${run}.notify.`,
+};
+const agencies = ['fia', 'nccia', 'pta', 'pkcert', 'beoe', 'police', 'swd', 'moi', 'mofa', 'mophrd', 'ahtc-d', 'ahtc-n'];
+const notifyTopics = agencies.map((a) => `${topics.notifyPrefix}${a}`);
+const taskQueue = `${run}-queue`;
+const groupId = `${run}-intake`;
+const logger = createLogger({ level: 'warn' });
+
+describe('walking skeleton through the real Temporal server and Kafka broker', () => {
+  const harness = new KafkaHarness(brokers);
+  let connection: Connection;
+  let client: Client;
+  let nativeConnection: NativeConnection;
+  let worker: Worker;
+  let workerRun: Promise<void>;
+  let publisher: Publisher;
+  let bridge: ConsumerRun | undefined;
+  let notifications: Awaited<ReturnType<KafkaHarness['collect']>>;
+  let deadLetters: Awaited<ReturnType<KafkaHarness['collect']>>;
+
+  const startBridge = async () => {
+    const kafka = createKafka({ brokers: [brokers], clientId: `${run}-bridge`, logger });
+    bridge = await startIntakeBridge({
+      kafka,
+      client,
+      logger,
+      groupId,
+      intakeTopic: topics.intake,
+      taskQueue,
+      policy: shippedPolicy(),
+      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger),
+    });
+  };
+
+  beforeAll(async () => {
+    await harness.createTopics([topics.intake, topics.deadLetter, topics.events, ...notifyTopics]);
+    connection = await Connection.connect({ address: temporalAddress });
+    client = new Client({ connection });
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-worker`, logger }));
+    worker = await createReferralWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
+      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
+    });
+    workerRun = worker.run();
+    notifications = await harness.collect(notifyTopics);
+    deadLetters = await harness.collect([topics.deadLetter]);
+  });
+
+  afterAll(async () => {
+    await bridge?.stop();
+    worker?.shutdown();
+    await workerRun;
+    await publisher?.disconnect();
+    await harness.close();
+    await nativeConnection?.close();
+    await connection?.close();
+  });
+
+  it('a referral.detected event becomes a workflow and a routed notification on the lead agency topic', async () => {
+    await startBridge();
+    const referral = detected({ facts: { caseType: 'FRAUDULENT_JOB_AD', location: { province: 'PUNJAB', district: 'Gujrat' } } });
+    await harness.produce([intakeRecord(topics.intake, referral, 'urn:agency:nccia')]);
+
+    const lead = await eventually(
+      () => notifications.filter((n) => n.key === referral.referralId && n.topic === `${topics.notifyPrefix}nccia`),
+      (found) => found.length > 0,
+      30_000,
+      'routed notification on the NCCIA topic',
+    );
+    expect(lead).toHaveLength(1);
+    expect(lead[0]!.headers).toMatchObject({ ce_specversion: '1.0', ce_type: 'referral.routed.v1', ce_subject: referral.referralId, 'content-type': 'application/json' });
+    const data = JSON.parse(lead[0]!.value!.toString());
+    expect(data).toMatchObject({ referralId: referral.referralId, caseType: 'FRAUDULENT_JOB_AD', role: 'LEAD', lead: 'NCCIA', district: 'Gujrat' });
+
+    const routedTopics = await eventually(
+      () => notifications.filter((n) => n.key === referral.referralId).map((n) => n.topic.slice(topics.notifyPrefix.length)).sort(),
+      (t) => t.length === 5,
+    );
+    expect(routedTopics).toEqual(['beoe', 'mophrd', 'nccia', 'pkcert', 'pta']);
+    const description = await client.workflow.getHandle(`referral-${referral.referralId}`).describe();
+    expect(description.status.name).toBe('RUNNING');
+    expect(description.typedSearchAttributes.get({ name: 'LeadAgency', type: 'KEYWORD' })).toBe('NCCIA');
+    // Victims' data never reaches Kafka.
+    const onKafka = notifications.filter((n) => n.key === referral.referralId).map((n) => `${n.value?.toString()}${JSON.stringify(n.headers)}`).join();
+    for (const person of referral.persons) for (const value of Object.values(person)) if (typeof value === 'string' && value.length > 3) expect(onKafka).not.toContain(value);
+  });
+
+  it('a duplicate intake message starts nothing new', async () => {
+    const referral = detected();
+    const record = intakeRecord(topics.intake, referral, 'urn:agency:fia');
+    await harness.produce([record, record]);
+    await eventually(() => notifications.filter((n) => n.key === referral.referralId && n.topic.endsWith('.fia')), (f) => f.length >= 1);
+    // Give the second copy time to be consumed, then count.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const runs = [];
+    for await (const wf of client.workflow.list({ query: `WorkflowId = 'referral-${referral.referralId}'` })) runs.push(wf);
+    expect(runs).toHaveLength(1);
+    expect(notifications.filter((n) => n.key === referral.referralId && n.topic.endsWith('.fia'))).toHaveLength(1);
+  });
+
+  it('poison messages go to the dead-letter topic with their bytes and errors, and the good one behind them gets through', async () => {
+    const good = detected();
+    const invalid = detected({ facts: { location: { province: 'ATLANTIS' as never, district: 'x' } } });
+    const garbage = Buffer.from([0x7b, 0xff, 0x00, 0x42]);
+    // All with the same key: one partition, so the good record waits behind the poison ones.
+    await harness.produce([
+      { topic: topics.intake, key: good.referralId, value: garbage, headers: { ce_specversion: '1.0', ce_type: 'referral.detected.v1' } },
+      { ...intakeRecord(topics.intake, invalid), key: good.referralId },
+      intakeRecord(topics.intake, good),
+    ]);
+    await eventually(() => notifications.filter((n) => n.key === good.referralId), (f) => f.length >= 1, 30_000, 'good referral routed');
+    const dead = await eventually(() => deadLetters.filter((d) => d.key === good.referralId), (d) => d.length === 2);
+    expect(Buffer.compare(dead[0]!.value!, garbage)).toBe(0);
+    expect(dead[0]!.headers['dlq-reason']).toBe('INVALID_CLOUDEVENT');
+    expect(JSON.parse(dead[0]!.headers['dlq-errors']!)[0]).toMatch(/^value: not valid JSON/);
+    expect(dead[0]!.headers).toMatchObject({ 'dlq-source-topic': topics.intake, ce_type: 'referral.detected.v1' });
+    expect(dead[1]!.headers['dlq-reason']).toBe('INVALID_EVENT');
+    // Every field at fault is named, not only the first.
+    expect(JSON.parse(dead[1]!.headers['dlq-errors']!)).toEqual([
+      expect.stringMatching(/^data\.facts\.location\.province: /),
+      expect.stringMatching(/^data\.facts\.location\.district: /),
+    ]);
+    expect(JSON.parse(dead[1]!.value!.toString()).referralId).toBe(invalid.referralId);
+    await expect(client.workflow.getHandle(`referral-${invalid.referralId}`).describe()).rejects.toThrow(/not found/i);
+  });
+
+  it('a bridge killed between consuming and committing loses no referral and starts none twice', async () => {
+    await bridge?.stop();
+    bridge = undefined;
+    const referrals = Array.from({ length: 30 }, () => detected());
+    const env = {
+      ...process.env,
+      ENGINE_ROLES: 'bridge',
+      TEMPORAL_ADDRESS: temporalAddress,
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC_INTAKE: topics.intake,
+      KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter,
+      KAFKA_INTAKE_GROUP: groupId,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      LOG_LEVEL: 'warn',
+    };
+    const spawnBridge = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', 'workers/engine.ts'], { cwd: repoRoot, env, stdio: 'ignore' });
+    const countStarted = async () => {
+      let n = 0;
+      for (const r of referrals) {
+        try {
+          await client.workflow.getHandle(`referral-${r.referralId}`).describe();
+          n++;
+        } catch {
+          /* not started yet */
+        }
+      }
+      return n;
+    };
+
+    const first = spawnBridge();
+    await new Promise((r) => setTimeout(r, 4_000));
+    await harness.produce(referrals.map((r) => intakeRecord(topics.intake, r)));
+    // Kill it hard as soon as some, but not all, referrals have started: offsets of started ones may be uncommitted.
+    await eventually(countStarted, (n) => n >= 3, 60_000, 'first referrals started');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const startedBeforeRestart = await countStarted();
+
+    const second = spawnBridge();
+    try {
+      await eventually(countStarted, (n) => n === referrals.length, 90_000, 'all referrals started after restart');
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => second.once('exit', r));
+    }
+    expect(startedBeforeRestart).toBeLessThanOrEqual(referrals.length);
+    for (const r of referrals) {
+      const runs = [];
+      for await (const wf of client.workflow.list({ query: `WorkflowId = 'referral-${r.referralId}'` })) runs.push(wf);
+      expect(runs, r.referralId).toHaveLength(1);
+    }
+    // Every referral was routed and notified exactly once per recipient (event ids are stable).
+    await eventually(() => new Set(notifications.filter((n) => referrals.some((r) => r.referralId === n.key)).map((n) => n.key)).size, (n) => n === referrals.length, 60_000);
+    const ids = notifications.filter((n) => referrals.some((r) => r.referralId === n.key)).map((n) => n.headers['ce_id']);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});

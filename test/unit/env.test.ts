@@ -1,0 +1,114 @@
+/**
+ * Environment parsing (config/env.ts): embedded defaults match the local stack, overrides are
+ * read, and every bad variable is named in one ConfigError.
+ */
+import { describe, it, expect } from 'vitest';
+import { defaultPolicyFile, loadEngineConfig, notificationTopic } from '../../config/env.js';
+import { ConfigError } from '../../config/errors.js';
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadEngineConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected loadEngineConfig to throw');
+}
+
+describe('loadEngineConfig', () => {
+  it('gives the embedded defaults for an empty environment', () => {
+    const config = loadEngineConfig({});
+    expect(config).toEqual({
+      temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'referrals', uiUrl: 'http://127.0.0.1:8233' },
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'referral-engine',
+        intakeGroup: 'referral-engine-intake',
+        topics: {
+          intake: 'referrals.intake',
+          actions: 'referrals.actions',
+          deadLetter: 'referrals.dead-letter',
+          events: 'referrals.events',
+          notifyPrefix: 'referrals.notify.',
+        },
+      },
+      policyFile: defaultPolicyFile,
+      logLevel: 'info',
+      logPretty: false,
+      roles: ['worker', 'bridge'],
+      shutdownGraceMs: 10_000,
+    });
+    expect(defaultPolicyFile).toMatch(/config[/\\]policy\.json$/);
+  });
+
+  it('reads overrides', () => {
+    const config = loadEngineConfig({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      TEMPORAL_NAMESPACE: 'referrals-prod',
+      KAFKA_BROKERS: 'k1:9092, k2:9093 ,',
+      KAFKA_TOPIC_INTAKE: 'intake.v2',
+      KAFKA_TOPIC_NOTIFY_PREFIX: 'notify.',
+      POLICY_FILE: '/etc/referrals/policy.json',
+      LOG_LEVEL: 'debug',
+      LOG_PRETTY: '1',
+      ENGINE_ROLES: 'bridge',
+      SHUTDOWN_GRACE_MS: '2500',
+    });
+    expect(config.temporal.address).toBe('temporal:7233');
+    expect(config.temporal.namespace).toBe('referrals-prod');
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
+    expect(config.kafka.topics.intake).toBe('intake.v2');
+    expect(config.kafka.topics.actions).toBe('referrals.actions');
+    expect(config.kafka.topics.notifyPrefix).toBe('notify.');
+    expect(config.policyFile).toBe('/etc/referrals/policy.json');
+    expect(config.logLevel).toBe('debug');
+    expect(config.logPretty).toBe(true);
+    expect(config.roles).toEqual(['bridge']);
+    expect(config.shutdownGraceMs).toBe(2500);
+  });
+
+  it('names EACH bad variable in one ConfigError', () => {
+    const err = configError({
+      TEMPORAL_ADDRESS: 'nope',
+      KAFKA_BROKERS: 'a:1,bad',
+      LOG_LEVEL: 'loud',
+      ENGINE_ROLES: 'api',
+    });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.source).toBe('environment');
+    const named = err.problems.map((p) => p.split(/[.:]/)[0]);
+    expect(new Set(named)).toEqual(new Set(['TEMPORAL_ADDRESS', 'KAFKA_BROKERS', 'LOG_LEVEL', 'ENGINE_ROLES']));
+    for (const name of ['TEMPORAL_ADDRESS', 'KAFKA_BROKERS', 'LOG_LEVEL', 'ENGINE_ROLES']) {
+      expect(err.message).toContain(name);
+    }
+  });
+
+  it('rejects a bad grace period and a bad boolean', () => {
+    const err = configError({ SHUTDOWN_GRACE_MS: 'soon', LOG_PRETTY: 'yes' });
+    const named = err.problems.map((p) => p.split(/[.:]/)[0]);
+    expect(new Set(named)).toEqual(new Set(['SHUTDOWN_GRACE_MS', 'LOG_PRETTY']));
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadEngineConfig({ TEMPORAL_ADDRESS: '', KAFKA_BROKERS: '', LOG_LEVEL: '', ENGINE_ROLES: '', KAFKA_TOPIC_INTAKE: '' });
+    expect(config.temporal.address).toBe('127.0.0.1:7233');
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.logLevel).toBe('info');
+    expect(config.roles).toEqual(['worker', 'bridge']);
+    expect(config.kafka.topics.intake).toBe('referrals.intake');
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadEngineConfig({ PATH: '/usr/bin', HOME: '/root' })).not.toThrow();
+  });
+});
+
+describe('notificationTopic', () => {
+  it('is the prefix and the agency code in lower case', () => {
+    const { topics } = loadEngineConfig({}).kafka;
+    expect(notificationTopic(topics, 'FIA')).toBe('referrals.notify.fia');
+    expect(notificationTopic(topics, 'AHTC-N')).toBe('referrals.notify.ahtc-n');
+    expect(notificationTopic({ ...topics, notifyPrefix: 'x.' }, 'NCCIA')).toBe('x.nccia');
+  });
+});
