@@ -45,9 +45,15 @@ export function createDeadLetters(publisher: Publisher, topic: string, logger: L
       });
       // Only the fields at fault are logged: error texts may quote the (possibly personal) values.
       log.warn(
-        { source: { topic: record.topic, partition: record.partition, offset: record.offset }, reason, fields: errors.map((e) => e.split(':')[0]) },
+        { source: { topic: record.topic, partition: record.partition, offset: record.offset }, reason, fields: errors.map(fieldOf) },
         'message dead-lettered',
       );
     },
   };
+}
+
+/** The field an error names (`path: message`); never the message, which may quote a personal value. */
+function fieldOf(error: string): string {
+  const at = error.indexOf(': ');
+  return at > 0 ? error.slice(0, at) : '(unspecified)';
 }

@@ -30,8 +30,10 @@ export function routeCase(matrix: ChargeMatrix, facts: CaseFacts): RoutingDecisi
     addition.supporting.forEach((a) => supporting.add(a));
     addition.informed.forEach((a) => informed.add(a));
   }
+  // Each agency gets one role: lead over supporting over informed.
   supporting.delete(rule.lead);
   informed.delete(rule.lead);
+  supporting.forEach((a) => informed.delete(a));
   return {
     status: 'ROUTED',
     ruleId: rule.id,

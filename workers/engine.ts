@@ -26,6 +26,8 @@ async function main(): Promise<void> {
       warn: (m, meta) => logger.warn(meta, m),
       error: (m, meta) => logger.error(meta, m),
     },
+    // The engine owns shutdown order (bridge first, then worker): the SDK must not act on signals itself.
+    shutdownSignals: [],
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
   });
 
