@@ -2,7 +2,9 @@ import { notificationTopic, type Topics } from '../config/env.js';
 import { routeCase, type ChargeMatrix } from '../domain/routing.js';
 import { encodeCloudEvent } from '../messaging/cloudevents.js';
 import type { Publisher } from '../messaging/kafka.js';
+import { AgencyCode } from '../schemas/common.js';
 import type { CaseFacts } from '../schemas/intake.js';
+import { OPERATORS } from '../domain/recipients.js';
 import type { Notification } from '../schemas/notifications.js';
 import type { RoutingDecision } from '../schemas/routing.js';
 
@@ -28,7 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     async publishNotifications(notifications: Notification[]): Promise<void> {
       await deps.publisher.publish(
         notifications.map((n) =>
-          encodeCloudEvent(notificationTopic(deps.topics, n.recipient), {
+          encodeCloudEvent(topicFor(deps.topics, n.recipient), {
             id: n.id,
             source: deps.source,
             type: n.type,
@@ -40,6 +42,18 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
   };
+}
+
+/**
+ * Agencies have a topic each; the operators' stream has its own; reintegration partners (IOM, SSDO,
+ * …) share the partners' topic and filter by the `recipient` field.
+ */
+const SHARED_PARTNER_TOPIC = new Set(['PARTNER', 'NGO_HOTLINE', 'EMBASSY']);
+
+function topicFor(topics: Topics, recipient: string): string {
+  if (recipient === OPERATORS) return topics.events;
+  if (!AgencyCode.safeParse(recipient).success || SHARED_PARTNER_TOPIC.has(recipient)) return notificationTopic(topics, 'partners');
+  return notificationTopic(topics, recipient);
 }
 
 export type ReferralActivities = ReturnType<typeof createActivities>;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Policy } from '../schemas/policy.js';
+import { Policy, slaStepNames } from '../schemas/policy.js';
 import { ConfigError, describeIssues } from './errors.js';
 
 /** Parses a policy document, naming every bad field. The source names the file in errors. */
@@ -11,9 +11,12 @@ export function parsePolicy(raw: unknown, source: string): Policy {
   return parsed.data;
 }
 
-/** Rules that zod's shape cannot say: unique ids, an increasing ladder. */
+/** Rules that zod's shape cannot say: unique ids, an increasing ladder, every lifecycle step timed. */
 function checkPolicyConsistency(policy: Policy): string[] {
   const problems: string[] = [];
+  for (const step of slaStepNames) {
+    if (!policy.sla[step]) problems.push(`sla.${step}: missing (every lifecycle step needs a deadline)`);
+  }
   const seen = new Set<string>();
   policy.chargeMatrix.forEach((rule, i) => {
     if (seen.has(rule.id)) problems.push(`chargeMatrix.${i}.id: duplicate rule id "${rule.id}"`);

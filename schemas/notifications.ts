@@ -44,6 +44,51 @@ export const ReferralUnroutedV1 = z
   .strict();
 export type ReferralUnroutedV1 = z.infer<typeof ReferralUnroutedV1>;
 
+/** data of `referral.sla.v1`: a reminder, breach or escalation of one SLA step. */
+export const ReferralSlaV1 = z
+  .object({
+    referralId: ReferralId,
+    caseType: ReportedCaseType,
+    stage: z.string(),
+    province: Province,
+    district: z.string(),
+    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
+    recipient: z.string(),
+    step: z.string(),
+    rung: z.string(),
+    kind: z.enum(['REMINDER', 'BREACH', 'ESCALATION']),
+    /** Who must act on the step. */
+    responsible: z.string(),
+    /** Which rung of the ladder the recipient stands on. */
+    recipientRole: z.string(),
+    deadline: IsoDateTime,
+    actionRequired: z.string(),
+    policyVersion: z.string(),
+  })
+  .strict();
+export type ReferralSlaV1 = z.infer<typeof ReferralSlaV1>;
+
+/** data of `referral.stage.v1`: a lifecycle step happened; to the operators' stream and to whoever must act next. */
+export const ReferralStageV1 = z
+  .object({
+    referralId: ReferralId,
+    caseType: ReportedCaseType,
+    stage: z.string(),
+    track: z.enum(['referral', 'justice', 'protection']),
+    province: Province,
+    district: z.string(),
+    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
+    recipient: z.string(),
+    action: z.string(),
+    actorAgency: z.string(),
+    lead: z.string().optional(),
+    actionRequired: z.string().optional(),
+    dueBy: IsoDateTime.optional(),
+    policyVersion: z.string(),
+  })
+  .strict();
+export type ReferralStageV1 = z.infer<typeof ReferralStageV1>;
+
 /** An outbound notification as the workflow builds it, before it is put on Kafka. */
 export interface OutboundNotification<T extends string = string, D = unknown> {
   /** Stable id from workflow id and step, never from the attempt: consumers drop duplicates by it. */
@@ -58,6 +103,8 @@ export interface OutboundNotification<T extends string = string, D = unknown> {
 
 export type RoutedNotification = OutboundNotification<'referral.routed.v1', ReferralRoutedV1>;
 export type UnroutedNotification = OutboundNotification<'referral.unrouted.v1', ReferralUnroutedV1>;
-export type Notification = RoutedNotification | UnroutedNotification;
+export type SlaNotification = OutboundNotification<'referral.sla.v1', ReferralSlaV1>;
+export type StageNotification = OutboundNotification<'referral.stage.v1', ReferralStageV1>;
+export type Notification = RoutedNotification | UnroutedNotification | SlaNotification | StageNotification;
 
-export const NotificationType = z.enum(['referral.routed.v1', 'referral.unrouted.v1']);
+export const NotificationType = z.enum(['referral.routed.v1', 'referral.unrouted.v1', 'referral.sla.v1', 'referral.stage.v1']);

@@ -73,6 +73,33 @@ export const Calendar = z
   .strict();
 export type Calendar = z.infer<typeof Calendar>;
 
+/** Protection-track settings: months after reintegration at which a follow-up is due. */
+export const ProtectionPolicy = z
+  .object({
+    followUpMonths: z.array(z.number().int().positive().max(60)).min(1),
+  })
+  .strict();
+export type ProtectionPolicy = z.infer<typeof ProtectionPolicy>;
+
+/** The SLA steps the lifecycle runs; each must have an entry in `sla`. */
+export const slaStepNames = [
+  'acknowledge',
+  'screening',
+  'protection',
+  'contentBlock',
+  'licenceCheck',
+  'caseRegistration',
+  'investigationReport',
+  'interimReport',
+  'chargeDecision',
+  'prosecutionStatus',
+  'reintegrationPlan',
+  'partnerTask',
+  'followUp',
+  'appealWindow',
+] as const;
+export type SlaStepName = (typeof slaStepNames)[number];
+
 export const Policy = z
   .object({
     version: z.string().min(1),
@@ -81,6 +108,7 @@ export const Policy = z
     sla: z.record(z.string(), SlaStep),
     escalationLadder: z.array(EscalationRung).min(1),
     calendar: Calendar,
+    protection: ProtectionPolicy.default({ followUpMonths: [3, 6, 12] }),
   })
   .strict();
 export type Policy = z.infer<typeof Policy>;

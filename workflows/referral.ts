@@ -1,155 +1,607 @@
 import {
-  ApplicationFailure,
+  allHandlersFinished,
   condition,
+  getExternalWorkflowHandle,
   log,
-  proxyActivities,
+  patched,
   setHandler,
+  startChild,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { ReferralActivities } from '../activities/index.js';
 import { priorityOf } from '../domain/priority.js';
 import type { Notification } from '../schemas/notifications.js';
-import type { RoutedDecision } from '../schemas/routing.js';
-import { closeReferralUpdate, referralStateQuery } from './messages.js';
-import { CaseTypeKey, DistrictKey, LeadAgencyKey, PriorityKey, ProvinceKey, StageKey } from './search-attributes.js';
-import type { CloseRequest, ReferralOutcome, ReferralState, ReferralWorkflowInput } from './types.js';
+import type { RoutedDecision, RoutingDecision } from '../schemas/routing.js';
+import type { Actor, ReclassifyAction, ScreeningAction } from './actions.js';
+import { notify, routing } from './activity-options.js';
+import { record, stageEvents } from './events.js';
+import {
+  CLOCK_ROLES,
+  Rejection,
+  reject,
+  requireActor,
+  requireAgency,
+  requireOneOf,
+  requireParty,
+  requireRole,
+  requireStage,
+  requireText,
+  validateClockChange,
+} from './guards.js';
+import { skeletonV1 } from './legacy/skeleton-v1.js';
+import {
+  acknowledgeUpdate,
+  closeReferralUpdate,
+  completeScreeningUpdate,
+  extendDeadlineUpdate,
+  justiceWorkflowId,
+  leadChangedSignal,
+  protectionWorkflowId,
+  reassignStepUpdate,
+  reclassifyUpdate,
+  referralStateQuery,
+  stopTrackSignal,
+  trackUpdatedSignal,
+  withdrawReferralUpdate,
+} from './messages.js';
+import {
+  CaseTypeKey,
+  DistrictKey,
+  LeadAgencyKey,
+  NextDeadlineKey,
+  PriorityKey,
+  ProvinceKey,
+  SlaBreachedKey,
+  StageKey,
+} from './search-attributes.js';
+import { SlaTracker } from './sla.js';
+import type { JusticeInput, ProtectionInput, ReferralOutcome, ReferralState, ReferralWorkflowInput, TrackContext, TrackSummary } from './types.js';
 
-/** Pure, local computations: short timeout, a few fast retries. */
-const routingActivityOptions: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 5 },
-};
+/** The version marker of the full lifecycle; referrals started before it replay the first version. */
+export const LIFECYCLE_PATCH = 'referral-lifecycle-v2';
 
-/** Kafka may be down for a while: keep retrying with backoff, never give up on a notification. */
-const notificationActivityOptions: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-
-const routing = proxyActivities<ReferralActivities>(routingActivityOptions);
-const notify = proxyActivities<ReferralActivities>(notificationActivityOptions);
-
-/** CloudEvents `source`-independent id: the same step of the same referral always gets the same id. */
-function eventId(step: string, recipient: string): string {
-  return `${workflowInfo().workflowId}/${step}/${recipient}`;
-}
+/** Committees and operators' bodies that may act on any referral (classification, escalations). */
+const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'];
 
 /** One referral, from intake to closure. */
 export async function referralWorkflow(input: ReferralWorkflowInput): Promise<ReferralOutcome> {
-  const { referral, policy } = input;
-  const { facts } = referral;
-  const priority = priorityOf(facts.flags);
-  const state: ReferralState = {
-    referralId: referral.referralId,
-    stage: 'ROUTING',
-    policyVersion: policy.version,
-    timeline: [
-      { at: referral.detectedAt, action: 'DETECTED', actor: input.intake.source, agency: referral.sourceAgency },
-    ],
-  };
-  let closeRequest: CloseRequest | undefined;
-
-  setHandler(referralStateQuery, () => state);
-  setHandler(
-    closeReferralUpdate,
-    (request) => {
-      closeRequest = request;
-      state.timeline.push({ at: new Date().toISOString(), action: 'CLOSED', ...request });
-      return state;
-    },
-    {
-      validator: (request) => {
-        if (closeRequest) throw ApplicationFailure.nonRetryable('the referral is already closed', 'InvalidTransition');
-        if (!request.reason?.trim()) throw ApplicationFailure.nonRetryable('reason: a reason is required', 'InvalidAction');
-      },
-    },
-  );
-
-  upsertSearchAttributes([
-    { key: StageKey, value: state.stage },
-    { key: CaseTypeKey, value: facts.caseType },
-    { key: ProvinceKey, value: facts.location.province },
-    { key: DistrictKey, value: facts.location.district },
-    { key: PriorityKey, value: priority },
-  ]);
-
-  const decision = await routing.routeReferral(facts, {
-    chargeMatrix: policy.chargeMatrix,
-    flagAdditions: policy.flagAdditions,
-  });
-  state.routing = decision;
-  const now = new Date().toISOString();
-  const base = {
-    referralId: referral.referralId,
-    province: facts.location.province,
-    district: facts.location.district,
-    priority,
-    policyVersion: policy.version,
-  };
-
-  if (decision.status === 'ROUTED') {
-    state.stage = 'ROUTED';
-    state.timeline.push({ at: now, action: 'ROUTED', actor: 'charge-matrix', agency: decision.lead, reason: decision.ruleId });
-    upsertSearchAttributes([
-      { key: StageKey, value: state.stage },
-      { key: LeadAgencyKey, value: decision.lead },
-    ]);
-    await notify.publishNotifications(routedNotifications(decision, base, now));
-  } else {
-    state.stage = 'UNROUTED';
-    state.timeline.push({ at: now, action: 'UNROUTED', actor: 'charge-matrix', agency: 'AHTC-D', reason: decision.reason });
-    upsertSearchAttributes([{ key: StageKey, value: state.stage }]);
-    log.warn('referral could not be routed', { referralId: referral.referralId });
-    await notify.publishNotifications([
-      {
-        id: eventId('unrouted', 'AHTC-D'),
-        type: 'referral.unrouted.v1',
-        subject: referral.referralId,
-        time: now,
-        recipient: 'AHTC-D',
-        data: { ...base, caseType: facts.caseType, stage: state.stage, recipient: 'AHTC-D', reason: decision.reason },
-      },
-    ]);
-  }
-
-  await condition(() => closeRequest !== undefined);
-  state.stage = 'CLOSED';
-  state.closedReason = closeRequest?.reason;
-  upsertSearchAttributes([{ key: StageKey, value: state.stage }]);
-  return { referralId: referral.referralId, stage: state.stage, closedReason: state.closedReason };
+  if (!patched(LIFECYCLE_PATCH)) return skeletonV1(input);
+  return new ReferralLifecycle(input).run();
 }
 
-type NotificationBase = {
-  referralId: string;
-  province: ReferralWorkflowInput['referral']['facts']['location']['province'];
-  district: string;
-  priority: ReturnType<typeof priorityOf>;
-  policyVersion: string;
-};
+type Track = 'justice' | 'protection';
 
-function routedNotifications(decision: RoutedDecision, base: NotificationBase, now: string): Notification[] {
-  const recipients = [
-    { agency: decision.lead, role: 'LEAD' as const, actionRequired: 'acknowledge the referral and take the lead' },
-    ...decision.supporting.map((agency) => ({ agency, role: 'SUPPORTING' as const, actionRequired: 'support the lead agency' })),
-    ...decision.informed.map((agency) => ({ agency, role: 'INFORMED' as const, actionRequired: 'none: for information' })),
-  ];
-  return recipients.map(({ agency, role, actionRequired }) => ({
-    id: eventId('routed', agency),
-    type: 'referral.routed.v1',
-    subject: base.referralId,
-    time: now,
-    recipient: agency,
-    data: {
-      ...base,
-      caseType: decision.caseType,
-      stage: 'ROUTED',
+/**
+ * The referral's own steps (routing, acknowledgement, screening), then the justice and
+ * protection tracks as child workflows in parallel; the referral closes when both are closed.
+ */
+class ReferralLifecycle {
+  private readonly state: ReferralState;
+  private readonly priority: 'URGENT' | 'HIGH' | 'NORMAL';
+  private readonly sla: SlaTracker;
+  private decision: RoutingDecision | undefined;
+  private acknowledgedBy: Actor | undefined;
+  private screening: ScreeningAction | undefined;
+  private pendingReclassification: ReclassifyAction | undefined;
+  private withdrawal: { actor: Actor; reason: string } | undefined;
+  private readonly children: Partial<Record<Track, ChildWorkflowHandle<never>>> = {};
+  private readonly trackSummaries: Partial<Record<Track, TrackSummary>> = {};
+
+  constructor(private readonly input: ReferralWorkflowInput) {
+    const { referral, policy } = input;
+    this.priority = priorityOf(referral.facts.flags);
+    this.state = {
+      referralId: referral.referralId,
+      stage: 'ROUTING',
+      policyVersion: policy.version,
+      caseType: referral.facts.caseType,
+      priority: this.priority,
+      timeline: [],
+    };
+    record(this.state.timeline, {
+      at: referral.detectedAt,
+      action: 'DETECTED',
+      actor: input.intake.source,
+      agency: referral.sourceAgency,
+      track: 'referral',
+    });
+    const urgent = referral.facts.flags.minor || referral.facts.flags.victimAtRisk;
+    this.sla = new SlaTracker(
+      policy,
+      urgent,
+      {
+        referralId: referral.referralId,
+        caseType: referral.facts.caseType,
+        province: referral.facts.location.province,
+        district: referral.facts.location.district,
+        priority: this.priority,
+        stage: () => this.state.stage,
+      },
+      () => ({ ministries: this.routed()?.informed ?? [] }),
+      {
+        publish: (n) => notify.publishNotifications(n),
+        record: (entry) => this.state.timeline.push({ ...entry, track: 'referral' }),
+        changed: () => this.refreshAttributes(),
+      },
+    );
+  }
+
+  async run(): Promise<ReferralOutcome> {
+    this.installHandlers();
+    const { facts } = this.input.referral;
+    upsertSearchAttributes([
+      { key: StageKey, value: this.state.stage },
+      { key: CaseTypeKey, value: facts.caseType },
+      { key: ProvinceKey, value: facts.location.province },
+      { key: DistrictKey, value: facts.location.district },
+      { key: PriorityKey, value: this.priority },
+    ]);
+
+    await this.route(facts.caseType);
+    while (this.decision?.status === 'UNROUTED' && !this.withdrawal) {
+      // A committee or operator classifies the case; routing is tried again with the new type.
+      await condition(() => this.pendingReclassification !== undefined || this.withdrawal !== undefined);
+      const change = this.takeReclassification();
+      if (change) await this.route(change.caseType, change);
+    }
+
+    if (!this.withdrawal) await this.acknowledgeAndScreen();
+    if (!this.withdrawal && this.screening?.outcome === 'CONFIRMED') await this.runTracks();
+
+    return this.close();
+  }
+
+  // --- steps ---
+
+  private async route(caseType: string, change?: ReclassifyAction): Promise<void> {
+    const facts = { ...this.input.referral.facts, caseType: caseType as ReferralWorkflowInput['referral']['facts']['caseType'] };
+    const { policy } = this.input;
+    this.decision = await routing.routeReferral(facts, { chargeMatrix: policy.chargeMatrix, flagAdditions: policy.flagAdditions });
+    this.state.routing = this.decision;
+    this.state.caseType = caseType;
+    const by = change ? { actor: change.actor.actorId, agency: change.actor.agency, reason: change.reason } : { actor: 'charge-matrix', agency: 'ENGINE' };
+    if (this.decision.status === 'ROUTED') {
+      const seq = record(this.state.timeline, {
+        action: change ? 'REROUTED' : 'ROUTED',
+        ...by,
+        track: 'referral',
+        details: { lead: this.decision.lead, ruleId: this.decision.ruleId, caseType },
+      });
+      if (this.state.stage === 'ROUTING' || this.state.stage === 'UNROUTED') this.state.stage = 'ROUTED';
+      this.refreshAttributes();
+      await notify.publishNotifications([...this.routedNotifications(this.decision, seq), ...this.stageEvent(change ? 'REROUTED' : 'ROUTED', seq, change)]);
+    } else {
+      const seq = record(this.state.timeline, { action: 'UNROUTED', ...by, track: 'referral', reason: this.decision.reason });
+      this.state.stage = 'UNROUTED';
+      this.refreshAttributes();
+      log.warn('referral could not be routed', { referralId: this.state.referralId });
+      await notify.publishNotifications(this.unroutedNotifications(this.decision.reason, seq));
+    }
+  }
+
+  private async acknowledgeAndScreen(): Promise<void> {
+    const lead = () => this.routed()!.lead;
+    const stop = () => this.withdrawal !== undefined;
+    const acknowledged = () => this.acknowledgedBy !== undefined || this.screening !== undefined || stop();
+    const screened = () => this.screening !== undefined || stop();
+    this.state.stage = 'SCREENING';
+    this.refreshAttributes();
+    await Promise.all([
+      this.sla.run('acknowledge', acknowledged, { responsible: lead(), actionRequired: 'acknowledge the referral' }),
+      this.sla.run('screening', screened, {
+        responsible: lead(),
+        actionRequired: 'screen the case: victim identification, risk, protection needs, consent',
+      }),
+    ]);
+    // Re-classifications asked for while screening are applied before the tracks start.
+    const change = this.takeReclassification();
+    if (change) await this.route(change.caseType, change);
+  }
+
+  private async runTracks(): Promise<void> {
+    const screening = this.screening!;
+    if (screening.caseType && screening.caseType !== this.state.caseType) {
+      await this.route(screening.caseType, { actor: screening.actor, caseType: screening.caseType, reason: 'classified at screening' });
+    }
+    const routed = this.routed();
+    if (!routed) return;
+    this.state.stage = 'IN_PROGRESS';
+    this.refreshAttributes();
+    const { referral, policy } = this.input;
+    const context: TrackContext = {
+      referralId: referral.referralId,
+      parentWorkflowId: workflowInfo().workflowId,
+      policy,
+      urgent: referral.facts.flags.minor || referral.facts.flags.victimAtRisk || screening.victimAtRisk,
+      priority: this.priority,
+      province: referral.facts.location.province,
+      district: referral.facts.location.district,
+      routing: routed,
+    };
+    const attributes = [
+      { key: CaseTypeKey, value: routed.caseType },
+      { key: ProvinceKey, value: referral.facts.location.province },
+      { key: DistrictKey, value: referral.facts.location.district },
+      { key: PriorityKey, value: this.priority },
+      { key: LeadAgencyKey, value: routed.lead },
+    ];
+    const referToJustice = this.consentAllowsReferral(screening);
+    const runs: Array<Promise<unknown>> = [];
+    if (referToJustice) {
+      const justiceInput: JusticeInput = context;
+      const handle = await startChild('justiceWorkflow', {
+        workflowId: justiceWorkflowId(referral.referralId),
+        args: [justiceInput],
+        typedSearchAttributes: [...attributes, { key: StageKey, value: 'JUSTICE:REGISTRATION' }],
+      });
+      this.children.justice = handle as ChildWorkflowHandle<never>;
+      runs.push(handle.result());
+    } else {
+      record(this.state.timeline, {
+        action: 'NOTIFIED_ANONYMOUSLY',
+        actor: screening.actor.actorId,
+        agency: screening.actor.agency,
+        reason: 'adult victim did not consent to referral to law enforcement',
+        track: 'referral',
+      });
+    }
+    if (screening.victimIdentified) {
+      const protectionInput: ProtectionInput = { ...context, victimAtRisk: screening.victimAtRisk, identifiedAt: new Date().toISOString() };
+      const handle = await startChild('protectionWorkflow', {
+        workflowId: protectionWorkflowId(referral.referralId),
+        args: [protectionInput],
+        typedSearchAttributes: [...attributes, { key: StageKey, value: 'PROTECTION:PLANNING' }],
+      });
+      this.children.protection = handle as ChildWorkflowHandle<never>;
+      runs.push(handle.result());
+    } else {
+      record(this.state.timeline, { action: 'NO_VICTIM', actor: screening.actor.actorId, agency: screening.actor.agency, track: 'referral', reason: 'no victim identified: no protection track' });
+    }
+    this.state.tracks = { ...this.trackSummaries };
+
+    // Re-classification while the tracks run re-routes the justice track; nothing is lost.
+    let done = false;
+    const all = Promise.allSettled(runs).then((results) => {
+      done = true;
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          const message = r.reason instanceof Error ? r.reason.message : String(r.reason);
+          record(this.state.timeline, { action: 'TRACK_FAILED', actor: 'engine', agency: 'ENGINE', reason: message, track: 'referral' });
+        }
+      }
+    });
+    while (!done) {
+      await condition(() => done || this.pendingReclassification !== undefined || this.withdrawal !== undefined);
+      const change = this.takeReclassification();
+      if (change) {
+        await this.route(change.caseType, change);
+        const newRoute = this.routed();
+        if (newRoute && this.children.justice) {
+          await getExternalWorkflowHandle(justiceWorkflowId(referral.referralId)).signal(leadChangedSignal, {
+            routing: newRoute,
+            actor: change.actor.actorId,
+            agency: change.actor.agency,
+            reason: change.reason,
+          });
+        }
+      }
+      if (this.withdrawal && !done) {
+        const reason = this.withdrawal.reason;
+        for (const track of ['justice', 'protection'] as const) {
+          if (this.children[track] && !this.trackSummaries[track]?.closed) {
+            await getExternalWorkflowHandle(track === 'justice' ? justiceWorkflowId(referral.referralId) : protectionWorkflowId(referral.referralId)).signal(stopTrackSignal, { reason });
+          }
+        }
+        await all;
+      }
+    }
+  }
+
+  private async close(): Promise<ReferralOutcome> {
+    for (const step of this.sla.runningSteps()) this.sla.cancel(step);
+    const reason =
+      this.withdrawal?.reason ??
+      (this.screening?.outcome === 'NOT_A_CASE' ? (this.screening.reason ?? 'not a case of trafficking, smuggling or fraud') : 'both tracks closed');
+    this.state.stage = 'CLOSED';
+    this.state.closedReason = reason;
+    const by = this.withdrawal?.actor ?? this.screening?.actor;
+    const seq = record(this.state.timeline, { action: 'CLOSED', actor: by?.actorId ?? 'engine', agency: by?.agency ?? 'ENGINE', reason, track: 'referral' });
+    this.refreshAttributes();
+    await notify.publishNotifications(this.stageEvent('CLOSED', seq));
+    await condition(allHandlersFinished);
+    return { referralId: this.state.referralId, stage: 'CLOSED', closedReason: reason };
+  }
+
+  // --- messages ---
+
+  private installHandlers(): void {
+    setHandler(referralStateQuery, () => ({ ...this.state, sla: this.sla.view(), tracks: { ...this.trackSummaries } }));
+
+    setHandler(
+      acknowledgeUpdate,
+      (action) => {
+        this.acknowledgedBy = action.actor;
+        record(this.state.timeline, { action: 'ACKNOWLEDGED', actor: action.actor.actorId, agency: action.actor.agency, reason: action.reason, track: 'referral' });
+        return this.snapshot();
+      },
+      {
+        validator: (action) => {
+          requireActor(action?.actor);
+          const routed = this.requireRouted('acknowledge');
+          requireAgency(action.actor, [routed.lead], 'acknowledging the referral');
+          if (this.acknowledgedBy) reject(Rejection.invalidTransition, 'the referral is already acknowledged');
+          if (!this.sla.isRunning('acknowledge')) reject(Rejection.invalidTransition, `acknowledge is not possible at stage ${this.state.stage}`);
+        },
+      },
+    );
+
+    setHandler(
+      completeScreeningUpdate,
+      (action) => {
+        this.screening = action;
+        record(this.state.timeline, {
+          action: action.outcome === 'NOT_A_CASE' ? 'SCREENED_NOT_A_CASE' : 'SCREENED',
+          actor: action.actor.actorId,
+          agency: action.actor.agency,
+          reason: action.consentOverride?.reason ?? action.reason,
+          track: 'referral',
+          details: {
+            victimIdentified: action.victimIdentified,
+            victimAtRisk: action.victimAtRisk,
+            consent: action.consentOverride ? 'OVERRIDDEN' : action.consent,
+            ...(action.caseType ? { caseType: action.caseType } : {}),
+          },
+        });
+        this.state.consent = action.consentOverride ? 'OVERRIDDEN' : action.consent;
+        this.state.victimIdentified = action.victimIdentified;
+        return this.snapshot();
+      },
+      { validator: (action) => this.validateScreening(action) },
+    );
+
+    setHandler(
+      reclassifyUpdate,
+      (action) => {
+        this.pendingReclassification = action;
+        return this.snapshot();
+      },
+      {
+        validator: (action) => {
+          requireActor(action?.actor);
+          if (this.state.stage === 'CLOSED' || this.withdrawal) reject(Rejection.invalidTransition, 'the referral is closed');
+          if (this.pendingReclassification) reject(Rejection.invalidTransition, 'a re-classification is already being applied');
+          const routed = this.routed();
+          const allowed = [...COMMITTEES, ...(routed ? [routed.lead] : [])];
+          requireAgency(action.actor, allowed, 're-classification');
+          requireRole(action.actor, ['SUPERVISOR', 'OPERATOR', 'ADMIN'], 're-classification');
+          requireOneOf(action.caseType, ['TRAFFICKING', 'SMUGGLING', 'FRAUDULENT_JOB_AD'], 'caseType');
+          requireText(action.reason, 'reason');
+          if (action.caseType === this.state.caseType && this.decision?.status === 'ROUTED') {
+            reject(Rejection.invalidTransition, `caseType: the referral is already ${action.caseType}`);
+          }
+        },
+      },
+    );
+
+    const withdraw = (actor: Actor, reason: string) => {
+      this.withdrawal = { actor, reason };
+      for (const step of this.sla.runningSteps()) this.sla.cancel(step);
+      return this.snapshot();
+    };
+    const validateWithdraw = (actor: Actor, reason: string) => {
+      requireActor(actor);
+      requireRole(actor, ['OPERATOR', 'ADMIN', 'SUPERVISOR'], 'withdrawing a referral');
+      requireParty(actor, this.parties());
+      requireText(reason, 'reason');
+      if (this.withdrawal || this.state.stage === 'CLOSED') reject(Rejection.invalidTransition, 'the referral is already closed');
+    };
+    setHandler(withdrawReferralUpdate, (a) => withdraw(a.actor, a.reason), { validator: (a) => validateWithdraw(a?.actor, a?.reason) });
+    // The first version's close: kept for callers that still send it; an operator or admin of a party.
+    setHandler(
+      closeReferralUpdate,
+      (r) => withdraw({ actorId: r.actor, agency: r.agency, role: 'OPERATOR' }, r.reason),
+      {
+        validator: (r) => {
+          requireText(r?.reason, 'reason');
+          validateWithdraw({ actorId: r.actor, agency: r.agency, role: 'OPERATOR' }, r.reason);
+        },
+      },
+    );
+
+    setHandler(
+      extendDeadlineUpdate,
+      (a) => {
+        this.sla.extend(a.step, a.by, a.actor, a.reason);
+        return this.clockOf(a.step);
+      },
+      {
+        validator: (a) => {
+          validateClockChange(a?.actor, this.parties(), a?.step, this.sla.runningSteps(), a?.reason);
+          const by = a.by as { hours?: number; days?: number } | undefined;
+          if (!by || !((by.hours ?? 0) > 0 || (by.days ?? 0) > 0)) reject(Rejection.invalidAction, 'by: give a positive number of hours or days');
+        },
+      },
+    );
+    setHandler(
+      reassignStepUpdate,
+      (a) => {
+        this.sla.reassign(a.step, a.assignee, a.actor, a.reason);
+        return this.clockOf(a.step);
+      },
+      {
+        validator: (a) => {
+          validateClockChange(a?.actor, this.parties(), a?.step, this.sla.runningSteps(), a?.reason);
+          requireText(a.assignee, 'assignee');
+        },
+      },
+    );
+
+    setHandler(trackUpdatedSignal, ({ track, summary }) => {
+      this.trackSummaries[track] = summary;
+      this.refreshAttributes();
+    });
+  }
+
+  private validateScreening(action: ScreeningAction): void {
+    requireActor(action?.actor);
+    const routed = this.requireRouted('screening');
+    requireAgency(action.actor, [routed.lead, 'SWD'], 'screening');
+    requireStage(this.state.stage, ['SCREENING'], 'screening');
+    if (this.screening) reject(Rejection.invalidTransition, 'screening is already complete');
+    requireOneOf(action.outcome, ['CONFIRMED', 'NOT_A_CASE'], 'outcome');
+    if (action.outcome === 'NOT_A_CASE') requireText(action.reason, 'reason');
+    if (action.caseType !== undefined) requireOneOf(action.caseType, ['TRAFFICKING', 'SMUGGLING', 'FRAUDULENT_JOB_AD'], 'caseType');
+    if (typeof action.victimIdentified !== 'boolean') reject(Rejection.invalidAction, 'victimIdentified: must be true or false');
+    if (typeof action.victimAtRisk !== 'boolean') reject(Rejection.invalidAction, 'victimAtRisk: must be true or false');
+    requireOneOf(action.consent, ['GIVEN', 'REFUSED', 'NOT_REQUIRED'], 'consent');
+    const minor = this.input.referral.facts.flags.minor;
+    if (action.consent === 'NOT_REQUIRED' && !minor && action.victimIdentified && !action.consentOverride) {
+      reject(Rejection.invalidAction, "consent: an adult victim's consent is required (GIVEN or REFUSED), or an override with a reason");
+    }
+    if (action.consentOverride) {
+      requireRole(action.actor, CLOCK_ROLES, 'overriding consent');
+      requireText(action.consentOverride.reason, 'consentOverride.reason');
+    }
+  }
+
+  // --- helpers ---
+
+  private consentAllowsReferral(screening: ScreeningAction): boolean {
+    if (this.input.referral.facts.flags.minor) return true; // a minor is always referred
+    if (screening.consentOverride) return true;
+    if (!screening.victimIdentified) return true; // no victim: nothing to consent to (e.g. a job-ad case)
+    return screening.consent !== 'REFUSED';
+  }
+
+  private takeReclassification(): ReclassifyAction | undefined {
+    const change = this.pendingReclassification;
+    this.pendingReclassification = undefined;
+    return change;
+  }
+
+  private routed(): RoutedDecision | undefined {
+    return this.decision?.status === 'ROUTED' ? this.decision : undefined;
+  }
+
+  private requireRouted(action: string): RoutedDecision {
+    const routed = this.routed();
+    if (!routed) reject(Rejection.invalidTransition, `${action} is not possible at stage ${this.state.stage}: the referral is not routed`);
+    return routed;
+  }
+
+  private parties(): string[] {
+    const routed = this.routed();
+    const agencies = routed ? [routed.lead, ...routed.supporting, ...routed.informed, routed.escalationCommittee] : [];
+    return [...new Set([...agencies, ...COMMITTEES, this.input.referral.sourceAgency])];
+  }
+
+  private clockOf(step: string): { step: string; deadline: string } {
+    const clock = this.sla.view().find((c) => c.step === step);
+    return { step, deadline: clock?.deadline ?? '' };
+  }
+
+  private snapshot(): ReferralState {
+    return { ...this.state, sla: this.sla.view(), tracks: { ...this.trackSummaries } };
+  }
+
+  private refreshAttributes(): void {
+    const deadlines = [this.sla.nextDeadline()?.getTime(), ...Object.values(this.trackSummaries).map((t) => (t?.nextDeadline ? Date.parse(t.nextDeadline) : undefined))].filter(
+      (d): d is number => d !== undefined && !Number.isNaN(d),
+    );
+    const breached = this.sla.anyBreached() || Object.values(this.trackSummaries).some((t) => t?.breached);
+    const routed = this.routed();
+    upsertSearchAttributes([
+      { key: StageKey, value: this.state.stage },
+      { key: CaseTypeKey, value: this.state.caseType ?? 'UNKNOWN' },
+      { key: SlaBreachedKey, value: breached },
+      { key: NextDeadlineKey, value: deadlines.length > 0 && this.state.stage !== 'CLOSED' ? new Date(Math.min(...deadlines)) : null },
+      ...(routed ? [{ key: LeadAgencyKey, value: routed.lead }] : []),
+    ]);
+    upsertMemo({
+      summary: {
+        caseType: this.state.caseType,
+        stage: this.state.stage,
+        lead: routed?.lead,
+        province: this.input.referral.facts.location.province,
+        district: this.input.referral.facts.location.district,
+        priority: this.priority,
+        policyVersion: this.input.policy.version,
+        tracks: Object.fromEntries(Object.entries(this.trackSummaries).map(([k, v]) => [k, v?.stage])),
+      },
+    });
+  }
+
+  private facts() {
+    const { referral, policy } = this.input;
+    return {
+      referralId: referral.referralId,
+      province: referral.facts.location.province,
+      district: referral.facts.location.district,
+      priority: this.priority,
+      policyVersion: policy.version,
+      lead: this.routed()?.lead,
+    };
+  }
+
+  private stageEvent(action: string, seq: number, by?: { actor: Actor }): Notification[] {
+    return stageEvents(this.facts(), {
+      track: 'referral',
+      stage: this.state.stage,
+      caseType: this.state.caseType ?? 'UNKNOWN',
+      action,
+      actorAgency: by?.actor.agency ?? 'ENGINE',
+      seq,
+    });
+  }
+
+  private routedNotifications(decision: RoutedDecision, seq: number): Notification[] {
+    const { workflowId } = workflowInfo();
+    const now = new Date().toISOString();
+    const recipients = [
+      { agency: decision.lead, role: 'LEAD' as const, actionRequired: 'acknowledge the referral and take the lead' },
+      ...decision.supporting.map((agency) => ({ agency, role: 'SUPPORTING' as const, actionRequired: 'support the lead agency' })),
+      ...decision.informed.map((agency) => ({ agency, role: 'INFORMED' as const, actionRequired: 'none: for information' })),
+    ];
+    return recipients.map(({ agency, role, actionRequired }) => ({
+      id: `${workflowId}/routed.${seq}/${agency}`,
+      type: 'referral.routed.v1' as const,
+      subject: this.state.referralId,
+      time: now,
       recipient: agency,
-      role,
-      lead: decision.lead,
-      ruleId: decision.ruleId,
-      actionRequired,
-    },
-  }));
+      data: {
+        ...this.facts(),
+        caseType: decision.caseType,
+        stage: 'ROUTED',
+        recipient: agency,
+        role,
+        lead: decision.lead,
+        ruleId: decision.ruleId,
+        actionRequired,
+      },
+    }));
+  }
+
+  private unroutedNotifications(reason: string, seq: number): Notification[] {
+    const { workflowId } = workflowInfo();
+    const { lead: _lead, ...facts } = this.facts();
+    return [
+      {
+        id: `${workflowId}/unrouted.${seq}/AHTC-D`,
+        type: 'referral.unrouted.v1',
+        subject: this.state.referralId,
+        time: new Date().toISOString(),
+        recipient: 'AHTC-D',
+        data: {
+          ...facts,
+          caseType: (this.state.caseType ?? 'UNKNOWN') as 'UNKNOWN',
+          stage: 'UNROUTED',
+          recipient: 'AHTC-D',
+          reason,
+        },
+      },
+      ...this.stageEvent('UNROUTED', seq),
+    ];
+  }
 }
