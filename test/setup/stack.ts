@@ -20,7 +20,7 @@ const ports = {
   KAFKA_PORT: process.env['TEST_KAFKA_PORT'] ?? '19092',
   KAFKA_CONTROLLER_PORT: process.env['TEST_KAFKA_CONTROLLER_PORT'] ?? '19093',
 };
-const stackDir = `${repoRoot}.stack/test`;
+const stackDir = process.env['TEST_STACK_DIR'] ?? `${repoRoot}.stack/test`;
 
 function stack(command: 'up' | 'down'): void {
   const result = spawnSync('bash', [`${repoRoot}scripts/stack.sh`, command], {
