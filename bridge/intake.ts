@@ -4,7 +4,8 @@ import { describeIssues } from '../config/errors.js';
 import { decodeCloudEvent } from '../messaging/cloudevents.js';
 import type { RecordContext } from '../messaging/kafka.js';
 import type { InboundRecord } from '../messaging/records.js';
-import { IntakeEvent, type ReferralDetectedEvent } from '../schemas/cloudevents.js';
+import { IntakeEvent } from '../schemas/cloudevents.js';
+import type { ReferralDetectedV1 } from '../schemas/intake.js';
 import type { Policy } from '../schemas/policy.js';
 import { priorityOf } from '../domain/priority.js';
 import { CaseTypeKey, DistrictKey, PriorityKey, ProvinceKey, StageKey } from '../workflows/search-attributes.js';
@@ -47,7 +48,7 @@ export function createIntakeHandler(deps: IntakeDeps) {
     }
     const event = parsed.data;
     const workflowId = referralWorkflowId(event.data.referralId);
-    const outcome = await retryTransient(() => startReferral(deps, event, workflowId), {
+    const outcome = await retryTransient(() => startReferral(deps, event.data, { eventId: event.id, source: event.source }), {
       ctx,
       onRetry: (err, attempt, delayMs) =>
         log.warn({ ...where, workflowId, attempt, delayMs, err: { name: err.name, message: err.message } }, 'Temporal did not accept the start yet: retrying'),
@@ -57,19 +58,25 @@ export function createIntakeHandler(deps: IntakeDeps) {
   };
 }
 
-async function startReferral(deps: IntakeDeps, event: ReferralDetectedEvent, workflowId: string): Promise<'started' | 'duplicate'> {
-  const { facts } = event.data;
-  const input: ReferralWorkflowInput = {
-    referral: event.data,
-    policy: deps.policy,
-    intake: { eventId: event.id, source: event.source },
-  };
+export interface StartDeps {
+  client: Client;
+  taskQueue: string;
+  policy: Policy;
+}
+
+/**
+ * Starts a referral's workflow: the one path into the engine for Kafka intake and the API alike.
+ * A referral id is opened once, ever: a second start (a redelivered message, a resubmission) is a
+ * 'duplicate' and changes nothing.
+ */
+export async function startReferral(deps: StartDeps, referral: ReferralDetectedV1, intake: { eventId: string; source: string }): Promise<'started' | 'duplicate'> {
+  const { facts } = referral;
+  const input: ReferralWorkflowInput = { referral, policy: deps.policy, intake };
   try {
     await deps.client.workflow.start('referralWorkflow', {
-      workflowId,
+      workflowId: referralWorkflowId(referral.referralId),
       taskQueue: deps.taskQueue,
       args: [input],
-      // A referral id is opened once, ever: a replayed intake message must not reopen a closed referral.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: StageKey, value: 'ROUTING' },

@@ -19,6 +19,7 @@ SLF4J_VERSION="1.7.36"
 SEARCH_ATTRIBUTES=(
   ReferralStage=Keyword CaseType=Keyword LeadAgency=Keyword Province=Keyword
   District=Keyword Priority=Keyword SlaBreached=Bool NextDeadline=Datetime
+  Parties=KeywordList
 )
 DEFAULT_KAFKA_TOPICS="referrals.intake,referrals.actions,referrals.dead-letter,referrals.events,\
 referrals.notify.fia,referrals.notify.nccia,referrals.notify.pta,referrals.notify.pkcert,\
@@ -80,7 +81,8 @@ environment (defaults in brackets):
   TEMPORAL_PORT          Temporal frontend gRPC port                 [7233]
   TEMPORAL_UI_PORT       Temporal Web UI port                        [8233]
   TEMPORAL_UI_CODEC_ENDPOINT
-                         if set, passed as --ui-codec-endpoint       [unset]
+                         if set, passed as --ui-codec-endpoint       [unset; npm start sets
+                         (the Web UI decodes payloads through it)     http://127.0.0.1:8234/codec]
   KAFKA_PORT             Kafka PLAINTEXT listener port               [9092]
   KAFKA_CONTROLLER_PORT  Kafka KRaft controller listener port        [9093]
   KAFKA_TOPICS           comma-separated topics created by 'up'      [referrals.* project topics]
@@ -88,6 +90,7 @@ environment (defaults in brackets):
 
 files:
   \$STACK_HOME/paths.env              absolute paths of the installed binaries/jars
+  \$STACK_HOME/payload-keys.json      local payload encryption key (generated once by install, mode 600)
   \$STACK_DIR/endpoints.env           TEMPORAL_ADDRESS, TEMPORAL_UI_URL, KAFKA_BROKERS of the running stack
   \$STACK_DIR/temporal/temporal.db    Temporal state (survives restarts)
   \$STACK_DIR/kafka/data              Kafka log dirs (formatted once, survives restarts)
@@ -233,12 +236,38 @@ write_paths_env() {
   say "paths: wrote $f"
 }
 
+# Local development key for the engine's payload codec (codec/keys.ts reads it by default):
+# 32 random bytes, generated once, readable by this user only. Never overwritten: payloads
+# encrypted with it must stay readable.
+generate_payload_keys() {
+  local f="$STACK_HOME/payload-keys.json" key id tmp
+  if [[ -f "$f" ]]; then
+    say "payload keys: already present ($f)"
+    return
+  fi
+  if command -v openssl >/dev/null 2>&1; then
+    key="$(openssl rand -base64 32)"
+  elif command -v python3 >/dev/null 2>&1; then
+    key="$(python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')"
+  else
+    die "payload keys: neither openssl nor python3 found to generate $f (or set PAYLOAD_KEYS)"
+  fi
+  [[ "$key" =~ ^[A-Za-z0-9+/]{43}=$ ]] || die "payload keys: generated key has an unexpected format"
+  id="local-$(date -u +%Y%m%d)"
+  tmp="$f.tmp.$$"
+  (umask 077 && printf '{ "active": "%s", "keys": { "%s": "%s" } }\n' "$id" "$id" "$key" >"$tmp")
+  chmod 600 "$tmp"
+  mv "$tmp" "$f"
+  say "payload keys: generated $f (key id $id, mode 600; keep it: payloads encrypted with it need it)"
+}
+
 cmd_install() {
   need_java
   with_install_lock
   install_temporal
   install_kafka
   write_paths_env
+  generate_payload_keys
   exec 8>&- || true
 }
 

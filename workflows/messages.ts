@@ -20,6 +20,7 @@ import type {
   VerdictAction,
 } from './actions.js';
 import type { CloseRequest, JusticeState, ProtectionState, ReferralState, TrackSummary } from './types.js';
+import type { Person } from '../schemas/intake.js';
 import type { RoutedDecision } from '../schemas/routing.js';
 
 /**
@@ -30,6 +31,8 @@ import type { RoutedDecision } from '../schemas/routing.js';
 
 // --- referral (parent): workflow id `referral-<id>` ---
 export const referralStateQuery = defineQuery<ReferralState>('referralState');
+/** The persons named in the referral: personal data, answered encrypted, shown only to roles that need it. */
+export const referralPersonsQuery = defineQuery<Person[]>('referralPersons');
 /** Kept from the first version: closes a referral (operators, admins). */
 export const closeReferralUpdate = defineUpdate<ReferralState, [CloseRequest]>('closeReferral');
 export const acknowledgeUpdate = defineUpdate<ReferralState, [AcknowledgeAction]>('acknowledge');

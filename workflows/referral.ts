@@ -41,6 +41,7 @@ import {
   protectionWorkflowId,
   reassignStepUpdate,
   reclassifyUpdate,
+  referralPersonsQuery,
   referralStateQuery,
   stopTrackSignal,
   trackUpdatedSignal,
@@ -51,6 +52,7 @@ import {
   DistrictKey,
   LeadAgencyKey,
   NextDeadlineKey,
+  PartiesKey,
   PriorityKey,
   ProvinceKey,
   SlaBreachedKey,
@@ -318,6 +320,7 @@ class ReferralLifecycle {
 
   private installHandlers(): void {
     setHandler(referralStateQuery, () => ({ ...this.state, sla: this.sla.view(), tracks: { ...this.trackSummaries } }));
+    setHandler(referralPersonsQuery, () => this.input.referral.persons);
 
     setHandler(
       acknowledgeUpdate,
@@ -517,6 +520,7 @@ class ReferralLifecycle {
       { key: CaseTypeKey, value: this.state.caseType ?? 'UNKNOWN' },
       { key: SlaBreachedKey, value: breached },
       { key: NextDeadlineKey, value: deadlines.length > 0 && this.state.stage !== 'CLOSED' ? new Date(Math.min(...deadlines)) : null },
+      { key: PartiesKey, value: this.parties() },
       ...(routed ? [{ key: LeadAgencyKey, value: routed.lead }] : []),
     ]);
     upsertMemo({

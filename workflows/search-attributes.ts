@@ -14,9 +14,11 @@ export const DistrictKey: SearchAttributeKey<'KEYWORD'> = { name: 'District', ty
 export const PriorityKey: SearchAttributeKey<'KEYWORD'> = { name: 'Priority', type: 'KEYWORD' };
 export const SlaBreachedKey: SearchAttributeKey<'BOOL'> = { name: 'SlaBreached', type: 'BOOL' };
 export const NextDeadlineKey: SearchAttributeKey<'DATETIME'> = { name: 'NextDeadline', type: 'DATETIME' };
+/** Agency codes that are party to the referral: an agency's API view filters on it. */
+export const PartiesKey: SearchAttributeKey<'KEYWORD_LIST'> = { name: 'Parties', type: 'KEYWORD_LIST' };
 
 /** name=TYPE pairs as `temporal server start-dev --search-attribute` takes them. */
-export const searchAttributeDefinitions: ReadonlyArray<SearchAttributeKey<'KEYWORD' | 'BOOL' | 'DATETIME'>> = [
+export const searchAttributeDefinitions: ReadonlyArray<SearchAttributeKey<'KEYWORD' | 'BOOL' | 'DATETIME' | 'KEYWORD_LIST'>> = [
   StageKey,
   CaseTypeKey,
   LeadAgencyKey,
@@ -25,4 +27,5 @@ export const searchAttributeDefinitions: ReadonlyArray<SearchAttributeKey<'KEYWO
   PriorityKey,
   SlaBreachedKey,
   NextDeadlineKey,
+  PartiesKey,
 ];

@@ -7,6 +7,7 @@ const indexedType = {
   KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
   DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 } as const;
 
 /** The time-skipping server knows no custom search attributes until told, as the dev server is at start. */

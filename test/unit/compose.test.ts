@@ -51,6 +51,7 @@ const EXPECTED_SEARCH_ATTRIBUTES: Record<string, string> = {
   Priority: 'Keyword',
   SlaBreached: 'Bool',
   NextDeadline: 'Datetime',
+  Parties: 'KeywordList',
 };
 
 const REQUIRED_SERVICES = [
@@ -312,7 +313,7 @@ describe('docker-compose.yml: Temporal search attributes', () => {
 
   it('registers exactly the keys the workflows upsert (workflows/search-attributes.ts)', () => {
     // The SDK spells types KEYWORD/BOOL/DATETIME; the CLI takes Keyword/Bool/Datetime.
-    const cliType = (t: string): string => t.charAt(0) + t.slice(1).toLowerCase();
+    const cliType = (t: string): string => t.split('_').map((w) => w.charAt(0) + w.slice(1).toLowerCase()).join('');
     const fromCode = Object.fromEntries(searchAttributeDefinitions.map((k) => [k.name, cliType(k.type)]));
     const pairs = words(envVar('temporal-admin-tools', 'SEARCH_ATTRIBUTES')).map((p) => p.split('='));
     expect(Object.fromEntries(pairs)).toEqual(fromCode);

@@ -1,0 +1,157 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { startReferral, type StartDeps } from '../bridge/intake.js';
+import type { Person, ReferralDetectedV1 } from '../schemas/intake.js';
+import {
+  justiceStateQuery,
+  justiceWorkflowId,
+  protectionStateQuery,
+  protectionWorkflowId,
+  referralPersonsQuery,
+  referralStateQuery,
+} from '../workflows/messages.js';
+import type { JusticeState, PartnerTask, ProtectionState, ReferralState } from '../workflows/types.js';
+import type { Principal } from './auth.js';
+
+export interface ReferralSummary {
+  referralId: string;
+  status: string;
+  stage?: string;
+  caseType?: string;
+  leadAgency?: string;
+  province?: string;
+  district?: string;
+  priority?: string;
+  slaBreached?: boolean;
+  nextDeadline?: string;
+  startedAt: string;
+}
+
+export interface ReferralFilter {
+  stage?: string;
+  caseType?: string;
+  leadAgency?: string;
+  province?: string;
+  district?: string;
+  priority?: string;
+  breached?: boolean;
+  open?: boolean;
+  limit: number;
+}
+
+export interface PartnerTaskView extends PartnerTask {
+  referralId: string;
+  stage: string;
+}
+
+export interface ReferralDetail {
+  referral: ReferralState;
+  justice?: JusticeState;
+  protection?: ProtectionState;
+  persons?: Person[];
+  temporalUiUrl: string;
+}
+
+/** The API's view of Temporal: start, list (visibility), read (queries) — one place, no HTTP in it. */
+export class ReferralService {
+  constructor(
+    private readonly client: Client,
+    private readonly startDeps: StartDeps,
+    private readonly ui: { url: string; namespace: string },
+  ) {}
+
+  submit(referral: ReferralDetectedV1, principal: Principal): Promise<'started' | 'duplicate'> {
+    return startReferral(this.startDeps, referral, { eventId: `api/${referral.referralId}`, source: `urn:api:${principal.agency}:${principal.id}` });
+  }
+
+  async list(filter: ReferralFilter, principal: Principal, seesAll: boolean): Promise<ReferralSummary[]> {
+    const clauses = [`WorkflowType = 'referralWorkflow'`];
+    const eq = (attr: string, value: string | undefined) => value !== undefined && clauses.push(`${attr} = ${quote(value)}`);
+    eq('ReferralStage', filter.stage);
+    eq('CaseType', filter.caseType);
+    eq('LeadAgency', filter.leadAgency);
+    eq('Province', filter.province);
+    eq('District', filter.district);
+    eq('Priority', filter.priority);
+    if (filter.breached !== undefined) clauses.push(`SlaBreached = ${filter.breached}`);
+    if (filter.open !== undefined) clauses.push(filter.open ? `ExecutionStatus = 'Running'` : `ExecutionStatus != 'Running'`);
+    // An agency sees only referrals it is a party to.
+    if (!seesAll) clauses.push(`Parties = ${quote(principal.agency)}`);
+    const out: ReferralSummary[] = [];
+    for await (const wf of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(filter.limit, 1000) })) {
+      const sa = wf.typedSearchAttributes;
+      const deadline = sa.get({ name: 'NextDeadline', type: 'DATETIME' });
+      out.push({
+        referralId: wf.workflowId.replace(/^referral-/, ''),
+        status: wf.status.name,
+        stage: sa.get({ name: 'ReferralStage', type: 'KEYWORD' }),
+        caseType: sa.get({ name: 'CaseType', type: 'KEYWORD' }),
+        leadAgency: sa.get({ name: 'LeadAgency', type: 'KEYWORD' }),
+        province: sa.get({ name: 'Province', type: 'KEYWORD' }),
+        district: sa.get({ name: 'District', type: 'KEYWORD' }),
+        priority: sa.get({ name: 'Priority', type: 'KEYWORD' }),
+        slaBreached: sa.get({ name: 'SlaBreached', type: 'BOOL' }),
+        ...(deadline ? { nextDeadline: deadline.toISOString() } : {}),
+        startedAt: wf.startTime.toISOString(),
+      });
+      if (out.length >= filter.limit) break;
+    }
+    return out;
+  }
+
+  /** The referral's state and its tracks' states; undefined when there is no such referral. */
+  async get(referralId: string): Promise<Omit<ReferralDetail, 'persons'> | undefined> {
+    let referral: ReferralState;
+    try {
+      referral = await this.client.workflow.getHandle(`referral-${referralId}`).query(referralStateQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+    const [justice, protection] = await Promise.all([
+      this.optionalQuery<JusticeState>(justiceWorkflowId(referralId), justiceStateQuery),
+      this.optionalQuery<ProtectionState>(protectionWorkflowId(referralId), protectionStateQuery),
+    ]);
+    return {
+      referral,
+      ...(justice ? { justice } : {}),
+      ...(protection ? { protection } : {}),
+      temporalUiUrl: `${this.ui.url}/namespaces/${this.ui.namespace}/workflows/referral-${referralId}`,
+    };
+  }
+
+  /** A partner organisation's tasks across the open protection tracks. */
+  async partnerTasks(organisation: string): Promise<PartnerTaskView[]> {
+    const out: PartnerTaskView[] = [];
+    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running'` })) {
+      const state = await this.optionalQuery<ProtectionState>(wf.workflowId, protectionStateQuery);
+      if (!state) continue;
+      for (const task of state.tasks.filter((t) => t.partner === organisation)) {
+        out.push({ referralId: state.referralId, stage: state.stage, ...task });
+      }
+    }
+    return out.sort((a, b) => a.dueBy.localeCompare(b.dueBy));
+  }
+
+  persons(referralId: string): Promise<Person[]> {
+    return this.client.workflow.getHandle(`referral-${referralId}`).query(referralPersonsQuery);
+  }
+
+  /** Runs an update on one of the referral's workflows and returns its result. */
+  act(workflowId: string, updateName: string, payload: unknown, updateId?: string): Promise<unknown> {
+    return this.client.workflow.getHandle(workflowId).executeUpdate(updateName, { args: [payload], ...(updateId ? { updateId } : {}) });
+  }
+
+  private async optionalQuery<T>(workflowId: string, query: { name: string }): Promise<T | undefined> {
+    try {
+      return (await this.client.workflow.getHandle(workflowId).query(query.name)) as T;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+}
+
+/** Visibility query literal: values come from validated enums or agency codes; quotes are escaped anyway. */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
