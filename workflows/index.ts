@@ -1,1 +1,3 @@
 export { referralWorkflow } from './referral.js';
+export { protectionWorkflow } from './protection.js';
+export { justiceWorkflow } from './justice.js';

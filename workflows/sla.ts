@@ -52,8 +52,8 @@ interface Clock {
 }
 
 export interface RunStepOptions {
-  /** Agency that must act. */
-  responsible: string;
+  /** Agency that must act; a function when it can change while the step waits (the lead, after a re-classification). */
+  responsible: string | (() => string);
   /** Start of the clock, when the step's time runs from an earlier event (e.g. identification). */
   startMs?: number;
   /** What the responsible agency must do, for the notifications. */
@@ -92,7 +92,10 @@ export class SlaTracker {
       step,
       policyStep,
       cycle,
-      responsible: options.responsible,
+      get responsible() {
+        const responsible = options.responsible;
+        return typeof responsible === 'function' ? responsible() : responsible;
+      },
       startMs,
       deadlineMs: deadlineAt(startMs, slaStep, { urgent: this.urgent, calendar: this.policy.calendar }),
       version: 0,
