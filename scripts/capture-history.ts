@@ -36,10 +36,13 @@ async function main(): Promise<void> {
   });
   await worker.runUntil(async () => {
     for (const scenario of todo) {
-      const workflowId = await scenario.run(env.client, taskQueue);
-      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-      writeFileSync(`${dir}/${scenario.name}.json`, historyToJSON(history));
-      console.log(`capture-history: ${scenario.name} (${history.events?.length ?? 0} events)`);
+      const workflowIds = await scenario.run(env.client, taskQueue, (ms) => env.sleep(ms));
+      for (const [i, workflowId] of workflowIds.entries()) {
+        const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+        const file = i === 0 ? `${scenario.name}.json` : `${scenario.name}.${workflowId.split('-').pop()}.json`;
+        writeFileSync(`${dir}/${file}`, historyToJSON(history));
+        console.log(`capture-history: ${file} (${history.events?.length ?? 0} events)`);
+      }
     }
   });
   await env.teardown();

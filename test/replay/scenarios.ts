@@ -1,5 +1,22 @@
 import type { Client } from '@temporalio/client';
-import { closeReferralUpdate, referralStateQuery } from '../../workflows/messages.js';
+import type { Actor } from '../../workflows/actions.js';
+import {
+  acknowledgeUpdate,
+  chargeDecisionUpdate,
+  closeReferralUpdate,
+  completeScreeningUpdate,
+  completeTaskUpdate,
+  extendDeadlineUpdate,
+  investigationReportUpdate,
+  justiceStateQuery,
+  justiceWorkflowId,
+  protectionPlacementUpdate,
+  protectionStateQuery,
+  protectionWorkflowId,
+  referralStateQuery,
+  registerCaseUpdate,
+  reintegrationPlanUpdate,
+} from '../../workflows/messages.js';
 import { detected, workflowInput } from '../support/fixtures.js';
 
 /**
@@ -9,7 +26,8 @@ import { detected, workflowInput } from '../support/fixtures.js';
  */
 export interface Scenario {
   name: string;
-  run(client: Client, taskQueue: string): Promise<string>;
+  /** Returns the workflow ids whose histories to store: the first as NAME.json, others as NAME.<suffix>.json. */
+  run(client: Client, taskQueue: string, skip: (ms: number) => Promise<void>): Promise<string[]>;
 }
 
 async function untilStage(handle: { query: (q: typeof referralStateQuery) => Promise<{ stage: string }> }, stage: string) {
@@ -33,7 +51,7 @@ export const scenarios: Scenario[] = [
       await untilStage(handle, 'ROUTED');
       await handle.executeUpdate(closeReferralUpdate, { args: [{ actor: 'officer-7', agency: 'FIA', reason: 'merged into another referral' }] });
       await handle.result();
-      return handle.workflowId;
+      return [handle.workflowId];
     },
   },
   {
@@ -46,7 +64,62 @@ export const scenarios: Scenario[] = [
         args: [workflowInput(referral)],
       });
       await untilStage(handle, 'UNROUTED');
-      return handle.workflowId;
+      return [handle.workflowId];
+    },
+  },
+  {
+    // Lifecycle v2, mid-flight: acknowledged late (ladder fired), screened, both tracks running,
+    // an extension granted, a task done. Stored open so replay covers waiting timers and handlers.
+    name: 'v2-trafficking-tracks-open',
+    async run(client, taskQueue, skip) {
+      const referral = detected({
+        referralId: 'HIST-LIFECYCLE-1',
+        facts: { flags: { minor: true, victimAbroad: false, victimAtRisk: true, organisedNetwork: false, crossBorder: true } },
+      });
+      const fia: Actor = { actorId: 'fia-9', agency: 'FIA', role: 'OFFICER' };
+      const swd: Actor = { actorId: 'swd-2', agency: 'SWD', role: 'OFFICER' };
+      const handle = await client.workflow.start('referralWorkflow', {
+        workflowId: `referral-${referral.referralId}`,
+        taskQueue,
+        args: [workflowInput(referral)],
+      });
+      await untilStage(handle, 'SCREENING');
+      await skip(5 * 3_600_000);
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fia, reason: 'late: officer on leave' }] });
+      await handle.executeUpdate(completeScreeningUpdate, {
+        args: [{ actor: fia, outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: true, consent: 'NOT_REQUIRED' }],
+      });
+      const justice = client.workflow.getHandle(justiceWorkflowId(referral.referralId));
+      const protection = client.workflow.getHandle(protectionWorkflowId(referral.referralId));
+      await until(async () => (await justice.query(justiceStateQuery)).stage === 'REGISTRATION');
+      await justice.executeUpdate(registerCaseUpdate, { args: [{ actor: fia, decision: 'REGISTERED', caseNumber: 'FIR-99/2026' }] });
+      await justice.executeUpdate(extendDeadlineUpdate, {
+        args: [{ actor: { ...fia, role: 'SUPERVISOR' }, step: 'investigationReport', by: { days: 7 }, reason: 'forensic report awaited' }],
+      });
+      await until(async () => (await protection.query(protectionStateQuery)).stage === 'IMMEDIATE_PROTECTION');
+      await protection.executeUpdate(protectionPlacementUpdate, { args: [{ actor: swd, placement: 'CHILD_PROTECTION' }] });
+      await protection.executeUpdate(reintegrationPlanUpdate, {
+        args: [{ actor: swd, partner: 'IOM', tasks: [{ taskId: 'edu-1', kind: 'EDUCATION', partner: 'IOM' }, { taskId: 'fam-1', kind: 'FAMILY_TRACING', partner: 'IOM' }] }],
+      });
+      const iom: Actor = { actorId: 'iom-3', agency: 'PARTNER', role: 'PARTNER', organisation: 'IOM' };
+      await protection.executeUpdate(completeTaskUpdate, { args: [{ actor: iom, taskId: 'edu-1', outcome: 'DONE' }] });
+      await justice.executeUpdate(investigationReportUpdate, { args: [{ actor: fia, kind: 'FINAL' }] });
+      await justice.executeUpdate(chargeDecisionUpdate, { args: [{ actor: { actorId: 'pp-1', agency: 'PROSECUTION', role: 'OFFICER' }, decision: 'CHARGED' }] });
+      await skip(40 * 86_400_000); // a missed prosecution status update: the ladder fires on the justice track
+      await until(async () => (await handle.query(referralStateQuery)).stage === 'IN_PROGRESS');
+      return [handle.workflowId, justice.workflowId, protection.workflowId];
     },
   },
 ];
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
+}

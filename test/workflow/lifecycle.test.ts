@@ -42,7 +42,7 @@ describe('referral lifecycle across the referral, justice and protection workflo
   });
 
   const client = () => h.env.client;
-  async function openReferral(facts: Parameters<typeof detected>[0]['facts']) {
+  async function openReferral(facts: NonNullable<Parameters<typeof detected>[0]>['facts']) {
     const referral = detected({ facts });
     const handle = await client().workflow.start('referralWorkflow', {
       workflowId: `referral-${referral.referralId}`,
