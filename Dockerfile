@@ -19,6 +19,9 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY bridge ./bridge
 COPY workers ./workers
+COPY api ./api
+COPY codec ./codec
+COPY cli ./cli
 COPY scripts ./scripts
 
 # Files stay root-owned (read-only to the process); the engine runs unprivileged.

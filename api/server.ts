@@ -24,6 +24,8 @@ export interface ApiDeps {
   /** Requests per minute per identity. */
   rateLimitPerMinute?: number;
   bodyLimitBytes?: number;
+  /** Called on every 403, e.g. to count denials. */
+  onDenied?: (route: string) => void;
   /** Extra routes (console pages, metrics, codec) added by the composition root. */
   plugins?: Array<(app: ApiApp) => Promise<void> | void>;
 }
@@ -73,6 +75,7 @@ export async function buildApi(deps: ApiDeps): Promise<ApiApp> {
   const deny: Deny = (request, reply, reason) => {
     // Every denial is recorded: who, what, why.
     request.log.warn({ principal: request.principal?.id, agency: request.principal?.agency, method: request.method, route: request.routeOptions.url, reason }, 'access denied');
+    deps.onDenied?.(request.routeOptions.url ?? 'unknown');
     return reply.status(403).send(apiError('FORBIDDEN', reason));
   };
 

@@ -95,7 +95,8 @@ export interface ConsumerRun {
 
 export interface ConsumeOptions {
   groupId: string;
-  topics: string[];
+  /** Topic names, or a pattern (every agency's notification topic, say). */
+  topics: Array<string | RegExp>;
   fromBeginning?: boolean;
   /** Partitions handled at once: one slow partition does not hold up the others. */
   concurrency?: number;
@@ -154,8 +155,16 @@ function flattenHeaders(headers: IHeaders | undefined): Record<string, string> {
   return out;
 }
 
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
 export interface AdminOps {
   createTopics(topics: string[], partitions?: number): Promise<void>;
+  /** How far a consumer group is behind the end of each partition of a topic. */
+  consumerLag(groupId: string, topic: string): Promise<PartitionLag[]>;
   disconnect(): Promise<void>;
 }
 
@@ -168,6 +177,15 @@ export async function createAdmin({ kafka }: KafkaConnection): Promise<AdminOps>
         waitForLeaders: true,
         topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
       });
+    },
+    async consumerLag(groupId, topic) {
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset === '-1' ? '0' : p.offset)]));
+      return ends.map((end) => ({
+        topic,
+        partition: end.partition,
+        lag: Number(BigInt(end.high) - (done.get(end.partition) ?? BigInt(end.low))),
+      }));
     },
     disconnect: () => admin.disconnect(),
   };

@@ -89,6 +89,57 @@ export const ReferralStageV1 = z
   .strict();
 export type ReferralStageV1 = z.infer<typeof ReferralStageV1>;
 
+/** Why an agency's action (a `referral.action.*.v1` event) was not applied. */
+export const ActionRejectionCode = z.enum(['VALIDATION', 'INVALID_TRANSITION', 'NOT_A_PARTY', 'FORBIDDEN', 'UNKNOWN_REFERRAL', 'REFERRAL_CLOSED']);
+export type ActionRejectionCode = z.infer<typeof ActionRejectionCode>;
+
+export const ActionRejectionReason = z
+  .object({
+    code: ActionRejectionCode,
+    /** What was wrong, starting with the field when there is one (`actor.agency: …`). */
+    message: z.string(),
+    /** The (first) field at fault, e.g. `data.actor.role` or `actor.agency`. */
+    field: z.string().optional(),
+    /** VALIDATION: every field error, `path: message`. */
+    errors: z.array(z.string()).optional(),
+  })
+  .strict();
+export type ActionRejectionReason = z.infer<typeof ActionRejectionReason>;
+
+/**
+ * data of `referral.action.accepted.v1`: the action was applied (or had been: a redelivered action
+ * with the same CloudEvent id is answered again, and applied once). Sent to the acting agency's topic.
+ */
+export const ActionAcceptedV1 = z
+  .object({
+    referralId: ReferralId,
+    /** The CloudEvent id of the action. */
+    actionId: z.string(),
+    /** The action's CloudEvent type, e.g. `referral.action.acknowledge.v1`. */
+    action: z.string(),
+    outcome: z.literal('ACCEPTED'),
+  })
+  .strict();
+export type ActionAcceptedV1 = z.infer<typeof ActionAcceptedV1>;
+
+/**
+ * data of `referral.action.rejected.v1`: the action was not applied, and why. `referralId` and
+ * `action` are absent when an invalid action did not carry a usable one.
+ */
+export const ActionRejectedV1 = z
+  .object({
+    referralId: ReferralId.optional(),
+    actionId: z.string(),
+    action: z.string().optional(),
+    outcome: z.literal('REJECTED'),
+    reason: ActionRejectionReason,
+  })
+  .strict();
+export type ActionRejectedV1 = z.infer<typeof ActionRejectedV1>;
+
+export const ActionAnswerType = z.enum(['referral.action.accepted.v1', 'referral.action.rejected.v1']);
+export type ActionAnswerType = z.infer<typeof ActionAnswerType>;
+
 /** An outbound notification as the workflow builds it, before it is put on Kafka. */
 export interface OutboundNotification<T extends string = string, D = unknown> {
   /** Stable id from workflow id and step, never from the attempt: consumers drop duplicates by it. */
@@ -107,4 +158,11 @@ export type SlaNotification = OutboundNotification<'referral.sla.v1', ReferralSl
 export type StageNotification = OutboundNotification<'referral.stage.v1', ReferralStageV1>;
 export type Notification = RoutedNotification | UnroutedNotification | SlaNotification | StageNotification;
 
-export const NotificationType = z.enum(['referral.routed.v1', 'referral.unrouted.v1', 'referral.sla.v1', 'referral.stage.v1']);
+/** Every event type on an agency's notification topic: the workflows' notifications and the answers to its actions. */
+export const NotificationType = z.enum([
+  'referral.routed.v1',
+  'referral.unrouted.v1',
+  'referral.sla.v1',
+  'referral.stage.v1',
+  ...ActionAnswerType.options,
+]);

@@ -24,7 +24,7 @@ const stackDir = process.env['TEST_STACK_DIR'] ?? `${repoRoot}.stack/test`;
 
 function stack(command: 'up' | 'down'): void {
   const result = spawnSync('bash', [`${repoRoot}scripts/stack.sh`, command], {
-    env: { ...process.env, ...ports, STACK_DIR: stackDir, KAFKA_TOPICS: 'referrals.intake' },
+    env: { ...process.env, ...ports, STACK_DIR: stackDir, KAFKA_TOPICS: 'referrals.intake,referrals.actions' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (result.status !== 0) throw new Error(`scripts/stack.sh ${command} failed with exit code ${result.status}`);

@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startActionsBridge } from '../../bridge/actions.js';
+import { createDeadLetters } from '../../bridge/dead-letters.js';
+import { KeyRing } from '../../codec/aes-gcm-codec.js';
+import { createDataConverter } from '../../codec/data-converter.js';
+import type { Topics } from '../../config/env.js';
+import { encodeCloudEvent } from '../../messaging/cloudevents.js';
+import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
+import type { OutboundRecord } from '../../messaging/records.js';
+import type { ReferralDetectedV1 } from '../../schemas/intake.js';
+import { ActionAcceptedV1, ActionRejectedV1 } from '../../schemas/notifications.js';
+import { justiceStateQuery, justiceWorkflowId, referralStateQuery } from '../../workflows/messages.js';
+import { createLogger } from '../../workers/logger.js';
+import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
+import { detected, uniqueId, workflowInput } from '../support/fixtures.js';
+import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
+
+const temporalAddress = inject('temporalAddress');
+const brokers = inject('kafkaBrokers');
+const run = uniqueId('act');
+const topics: Topics = {
+  intake: `${run}.intake`,
+  actions: `${run}.actions`,
+  deadLetter: `${run}.dead-letter`,
+  events: `${run}.events`,
+  notifyPrefix: `${run}.notify.`,
+};
+const agencies = ['fia', 'nccia', 'pta', 'pkcert', 'beoe', 'oec', 'police', 'swd', 'prosecution', 'moi', 'mofa', 'mophrd', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'];
+const notifyTopics = agencies.map((a) => `${topics.notifyPrefix}${a}`);
+const taskQueue = `${run}-queue`;
+const logger = createLogger({ level: 'warn' });
+const dataConverter = createDataConverter(new KeyRing('actions', { actions: randomBytes(32) }));
+
+/** A trafficking case across the border in Punjab: FIA leads; SWD supports; MOI is informed; NCCIA is no party. */
+const lead = { actorId: 'fia-officer-7', agency: 'FIA', role: 'OFFICER' } as const;
+
+function actionRecord(type: string, data: { referralId: string } & Record<string, unknown>, id = uniqueId('action'), source = 'urn:agency:test'): OutboundRecord {
+  return encodeCloudEvent(topics.actions, { id, source, type, subject: data.referralId, time: new Date().toISOString(), data });
+}
+const idOf = (r: OutboundRecord) => r.headers['ce_id']!;
+
+describe('agency actions over Kafka through the real Temporal server and Kafka broker', () => {
+  const harness = new KafkaHarness(brokers);
+  let connection: Connection;
+  let client: Client;
+  let nativeConnection: NativeConnection;
+  let worker: Worker;
+  let workerRun: Promise<void>;
+  let publisher: Publisher;
+  let bridge: ConsumerRun;
+  let notifications: ReadRecord[];
+  let deadLetters: ReadRecord[];
+
+  /** The answers to one action, in the order the agency receives them. */
+  const answersTo = (actionId: string) => notifications.filter((n) => n.headers['ce_type']?.startsWith('referral.action.') && JSON.parse(n.value!.toString()).actionId === actionId);
+  const waitForAnswers = (actionId: string, count = 1) =>
+    eventually(() => answersTo(actionId), (a) => a.length >= count, 60_000, `${count} answer(s) to ${actionId}`);
+  const state = (referralId: string) => client.workflow.getHandle(`referral-${referralId}`).query(referralStateQuery);
+  const acknowledged = async (referralId: string) => (await state(referralId)).timeline.filter((e) => e.action === 'ACKNOWLEDGED');
+
+  /** Starts a referral and waits until its acknowledgement clock runs (routed, screening started). */
+  const openReferral = async (overrides: Parameters<typeof detected>[0] = {}): Promise<ReferralDetectedV1> => {
+    const referral = detected(overrides);
+    await client.workflow.start('referralWorkflow', { workflowId: `referral-${referral.referralId}`, taskQueue, args: [workflowInput(referral)] });
+    await eventually(
+      () => state(referral.referralId),
+      (s) => s.stage === 'SCREENING' && (s.sla ?? []).some((c) => c.step === 'acknowledge' && c.status === 'RUNNING'),
+      30_000,
+      `referral ${referral.referralId} waiting for acknowledgement`,
+    );
+    return referral;
+  };
+
+  beforeAll(async () => {
+    await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
+    connection = await Connection.connect({ address: temporalAddress });
+    client = new Client({ connection, dataConverter });
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-engine`, logger }));
+    worker = await createReferralWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
+      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
+      dataConverter,
+    });
+    workerRun = worker.run();
+    notifications = await harness.collect(notifyTopics);
+    deadLetters = await harness.collect([topics.deadLetter]);
+    bridge = await startActionsBridge({
+      kafka: createKafka({ brokers: [brokers], clientId: `${run}-actions`, logger }),
+      client,
+      logger,
+      groupId: `${run}-actions`,
+      actionsTopic: topics.actions,
+      topics,
+      publisher,
+      source: 'urn:referral-engine:test',
+      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger),
+    });
+  });
+
+  afterAll(async () => {
+    await bridge?.stop();
+    worker?.shutdown();
+    await workerRun;
+    await publisher?.disconnect();
+    await harness.close();
+    await nativeConnection?.close();
+    await connection?.close();
+  });
+
+  it('an acknowledgement by the lead is applied once and answered "accepted" on the lead\'s topic', async () => {
+    const referral = await openReferral();
+    const action = actionRecord('referral.action.acknowledge.v1', { referralId: referral.referralId, actor: lead, reason: 'case officer assigned' });
+    await harness.produce([action]);
+
+    const [answer] = await waitForAnswers(idOf(action));
+    expect(answer!.topic).toBe(`${topics.notifyPrefix}fia`);
+    expect(answer!.key).toBe(referral.referralId);
+    expect(answer!.headers).toMatchObject({
+      ce_specversion: '1.0',
+      ce_type: 'referral.action.accepted.v1',
+      ce_id: `${idOf(action)}/answer`,
+      ce_subject: referral.referralId,
+      ce_source: 'urn:referral-engine:test',
+      'content-type': 'application/json',
+    });
+    expect(ActionAcceptedV1.parse(JSON.parse(answer!.value!.toString()))).toEqual({
+      referralId: referral.referralId,
+      actionId: idOf(action),
+      action: 'referral.action.acknowledge.v1',
+      outcome: 'ACCEPTED',
+    });
+    const entries = await acknowledged(referral.referralId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor: 'fia-officer-7', agency: 'FIA', reason: 'case officer assigned', track: 'referral' });
+    expect((await state(referral.referralId)).sla?.find((c) => c.step === 'acknowledge')?.status).toBe('MET');
+  });
+
+  it('the same action delivered twice is applied once and answered "accepted" twice, with the same answer id', async () => {
+    const referral = await openReferral();
+    const action = actionRecord('referral.action.acknowledge.v1', { referralId: referral.referralId, actor: lead });
+    await harness.produce([action, action]);
+
+    const answers = await waitForAnswers(idOf(action), 2);
+    // Let any further (wrong) answer or effect arrive before counting.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(answersTo(idOf(action))).toHaveLength(2);
+    for (const a of answers) {
+      expect(a.topic).toBe(`${topics.notifyPrefix}fia`);
+      expect(a.headers['ce_type']).toBe('referral.action.accepted.v1');
+      expect(a.headers['ce_id']).toBe(`${idOf(action)}/answer`);
+      expect(JSON.parse(a.value!.toString())).toMatchObject({ outcome: 'ACCEPTED', actionId: idOf(action) });
+    }
+    expect(await acknowledged(referral.referralId)).toHaveLength(1);
+  });
+
+  it('an action by an agency that is not a party is rejected NOT_A_PARTY on that agency\'s topic', async () => {
+    const referral = await openReferral();
+    const action = actionRecord('referral.action.extend-deadline.v1', {
+      referralId: referral.referralId,
+      actor: { actorId: 'nccia-sup-1', agency: 'NCCIA', role: 'SUPERVISOR' },
+      step: 'acknowledge',
+      by: { hours: 12 },
+      reason: 'waiting for the case file',
+    });
+    await harness.produce([action]);
+
+    const [answer] = await waitForAnswers(idOf(action));
+    expect(answer!.topic).toBe(`${topics.notifyPrefix}nccia`);
+    expect(answer!.headers['ce_type']).toBe('referral.action.rejected.v1');
+    const data = ActionRejectedV1.parse(JSON.parse(answer!.value!.toString()));
+    expect(data).toMatchObject({ referralId: referral.referralId, action: 'referral.action.extend-deadline.v1', outcome: 'REJECTED' });
+    expect(data.reason).toEqual({ code: 'NOT_A_PARTY', message: 'actor.agency: NCCIA is not a party to this referral', field: 'data.actor.agency' });
+    // Nothing moved: the clock has no extension.
+    expect((await state(referral.referralId)).sla?.find((c) => c.step === 'acknowledge')?.extensions).toBe(0);
+    expect(notifications.filter((n) => n.headers['ce_id'] === `${idOf(action)}/answer`)).toHaveLength(1);
+  });
+
+  it('an action for an unknown referral is rejected UNKNOWN_REFERRAL', async () => {
+    const referralId = uniqueId('NOPE');
+    const action = actionRecord('referral.action.acknowledge.v1', { referralId, actor: lead });
+    await harness.produce([action]);
+
+    const [answer] = await waitForAnswers(idOf(action));
+    expect(answer!.topic).toBe(`${topics.notifyPrefix}fia`);
+    expect(answer!.headers['ce_type']).toBe('referral.action.rejected.v1');
+    expect(ActionRejectedV1.parse(JSON.parse(answer!.value!.toString()))).toEqual({
+      referralId,
+      actionId: idOf(action),
+      action: 'referral.action.acknowledge.v1',
+      outcome: 'REJECTED',
+      reason: { code: 'UNKNOWN_REFERRAL', message: `referralId: there is no referral ${referralId}`, field: 'data.referralId' },
+    });
+  });
+
+  it('acknowledging twice (two different actions) rejects the second with INVALID_TRANSITION and its message', async () => {
+    const referral = await openReferral();
+    const first = actionRecord('referral.action.acknowledge.v1', { referralId: referral.referralId, actor: lead });
+    const second = actionRecord('referral.action.acknowledge.v1', { referralId: referral.referralId, actor: { ...lead, actorId: 'fia-officer-9' } });
+    await harness.produce([first, second]);
+
+    const [one] = await waitForAnswers(idOf(first));
+    const [two] = await waitForAnswers(idOf(second));
+    expect(one!.headers['ce_type']).toBe('referral.action.accepted.v1');
+    expect(two!.headers['ce_type']).toBe('referral.action.rejected.v1');
+    expect(two!.topic).toBe(`${topics.notifyPrefix}fia`);
+    expect(ActionRejectedV1.parse(JSON.parse(two!.value!.toString())).reason).toEqual({
+      code: 'INVALID_TRANSITION',
+      message: 'the referral is already acknowledged',
+    });
+    const entries = await acknowledged(referral.referralId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.actor).toBe('fia-officer-7');
+  });
+
+  it('poison actions between good ones are dead-lettered with their bytes; the good ones are applied', async () => {
+    const a = await openReferral();
+    const b = await openReferral();
+    const key = a.referralId; // one key: one partition, so the good ones wait behind the poison ones
+    const goodA = actionRecord('referral.action.acknowledge.v1', { referralId: a.referralId, actor: lead });
+    const goodB = { ...actionRecord('referral.action.acknowledge.v1', { referralId: b.referralId, actor: lead }), key };
+    const garbage = Buffer.from([0x7b, 0xff, 0x00, 0x42]);
+    const invalid = { ...actionRecord('referral.action.acknowledge.v1', { referralId: b.referralId, actor: { ...lead, role: 'CHIEF' } }), key };
+    const unknownType = { ...actionRecord('referral.action.teleport.v1', { referralId: b.referralId, actor: lead }), key };
+    await harness.produce([
+      goodA,
+      { topic: topics.actions, key, value: garbage, headers: { ce_specversion: '1.0', ce_id: 'garbage-1', ce_type: 'referral.action.acknowledge.v1' } },
+      invalid,
+      unknownType,
+      goodB,
+    ]);
+
+    await waitForAnswers(idOf(goodB));
+    const dead = await eventually(() => deadLetters.filter((d) => d.key === key), (d) => d.length >= 3, 30_000, 'dead letters');
+    expect(dead).toHaveLength(3);
+    expect(Buffer.compare(dead[0]!.value!, garbage)).toBe(0);
+    expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'INVALID_CLOUDEVENT', 'dlq-source-topic': topics.actions, ce_id: 'garbage-1' });
+    expect(JSON.parse(dead[0]!.headers['dlq-errors']!)[0]).toMatch(/^value: not valid JSON/);
+    expect(dead[1]!.headers['dlq-reason']).toBe('INVALID_EVENT');
+    expect(Buffer.compare(dead[1]!.value!, Buffer.from(invalid.value as string))).toBe(0);
+    expect(JSON.parse(dead[1]!.headers['dlq-errors']!)).toEqual([expect.stringMatching(/^data\.actor\.role: /)]);
+    expect(dead[2]!.headers['dlq-reason']).toBe('UNKNOWN_EVENT_TYPE');
+    expect(JSON.parse(dead[2]!.headers['dlq-errors']!)).toEqual([expect.stringMatching(/^type: /)]);
+
+    // The good ones: applied once each, and accepted.
+    expect(answersTo(idOf(goodA)).map((n) => n.headers['ce_type'])).toEqual(['referral.action.accepted.v1']);
+    expect(answersTo(idOf(goodB)).map((n) => n.headers['ce_type'])).toEqual(['referral.action.accepted.v1']);
+    expect(await acknowledged(a.referralId)).toHaveLength(1);
+    expect(await acknowledged(b.referralId)).toHaveLength(1);
+
+    // The invalid ones whose agency could be read are answered VALIDATION, every field named; the garbage cannot be.
+    expect(answersTo('garbage-1')).toHaveLength(0);
+    const [badRole] = answersTo(idOf(invalid));
+    expect(badRole!.topic).toBe(`${topics.notifyPrefix}fia`);
+    const rejected = ActionRejectedV1.parse(JSON.parse(badRole!.value!.toString()));
+    expect(rejected).toMatchObject({ referralId: b.referralId, action: 'referral.action.acknowledge.v1', outcome: 'REJECTED' });
+    expect(rejected.reason).toMatchObject({ code: 'VALIDATION', field: 'data.actor.role', errors: [expect.stringMatching(/^data\.actor\.role: /)] });
+    const [unknown] = answersTo(idOf(unknownType));
+    expect(ActionRejectedV1.parse(JSON.parse(unknown!.value!.toString())).reason).toMatchObject({ code: 'VALIDATION', field: 'type' });
+  });
+
+  it('a justice action is rejected INVALID_TRANSITION before the track runs, and applied to referral-<id>-justice once it does', async () => {
+    const referral = await openReferral();
+    const { referralId } = referral;
+    const early = actionRecord('referral.action.register-case.v1', { referralId, actor: lead, decision: 'REGISTERED', caseNumber: 'FIR-112/2026' });
+    await harness.produce([early]);
+    const [tooEarly] = await waitForAnswers(idOf(early));
+    expect(ActionRejectedV1.parse(JSON.parse(tooEarly!.value!.toString())).reason).toMatchObject({
+      code: 'INVALID_TRANSITION',
+      message: expect.stringContaining('justice track of the referral has not started'),
+    });
+
+    const ack = actionRecord('referral.action.acknowledge.v1', { referralId, actor: lead });
+    const screening = actionRecord('referral.action.complete-screening.v1', {
+      referralId,
+      actor: lead,
+      outcome: 'CONFIRMED',
+      victimIdentified: true,
+      victimAtRisk: false,
+      consent: 'GIVEN',
+    });
+    await harness.produce([ack, screening]);
+    const [screened] = await waitForAnswers(idOf(screening));
+    expect(screened!.headers['ce_type']).toBe('referral.action.accepted.v1');
+    const justice = client.workflow.getHandle(justiceWorkflowId(referralId));
+    await eventually(
+      async () => justice.query(justiceStateQuery).catch(() => undefined),
+      (s) => s?.stage === 'REGISTRATION',
+      30_000,
+      'justice track waiting for registration',
+    );
+
+    const register = actionRecord('referral.action.register-case.v1', { referralId, actor: lead, decision: 'REGISTERED', caseNumber: 'FIR-112/2026' });
+    await harness.produce([register]);
+    const [registered] = await waitForAnswers(idOf(register));
+    expect(registered!.topic).toBe(`${topics.notifyPrefix}fia`);
+    expect(registered!.headers['ce_type']).toBe('referral.action.accepted.v1');
+    const justiceState = await justice.query(justiceStateQuery);
+    expect(justiceState).toMatchObject({ stage: 'INVESTIGATION', caseNumber: 'FIR-112/2026' });
+    expect(justiceState.timeline.filter((e) => e.action === 'REGISTERED')).toHaveLength(1);
+  });
+
+  it('an action on a closed referral is rejected REFERRAL_CLOSED; the action that closed it is still answered "accepted" when redelivered', async () => {
+    const referral = await openReferral();
+    const withdraw = actionRecord('referral.action.withdraw.v1', {
+      referralId: referral.referralId,
+      actor: { actorId: 'fia-sup-2', agency: 'FIA', role: 'SUPERVISOR' },
+      reason: 'duplicate of an earlier referral',
+    });
+    await harness.produce([withdraw]);
+    const [first] = await waitForAnswers(idOf(withdraw));
+    expect(first!.headers['ce_type']).toBe('referral.action.accepted.v1');
+    await eventually(async () => (await client.workflow.getHandle(`referral-${referral.referralId}`).describe()).status.name, (s) => s === 'COMPLETED', 30_000, 'referral closed');
+
+    const late = actionRecord('referral.action.acknowledge.v1', { referralId: referral.referralId, actor: lead });
+    await harness.produce([late, withdraw]);
+    const [closed] = await waitForAnswers(idOf(late));
+    expect(ActionRejectedV1.parse(JSON.parse(closed!.value!.toString())).reason).toMatchObject({ code: 'REFERRAL_CLOSED', field: 'data.referralId' });
+    const again = await waitForAnswers(idOf(withdraw), 2);
+    expect(again.map((a) => a.headers['ce_type'])).toEqual(['referral.action.accepted.v1', 'referral.action.accepted.v1']);
+  });
+});
