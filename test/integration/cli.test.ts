@@ -1,0 +1,263 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sha256Hex } from '../../api/auth.js';
+import { ReferralService } from '../../api/referral-service.js';
+import { buildApi, type ApiApp } from '../../api/server.js';
+import type { ApiRole, Identity } from '../../config/identities.js';
+import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
+import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
+import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
+import { RecordingPublisher } from '../support/recording-publisher.js';
+import { repoRoot } from '../support/stack-paths.js';
+
+const temporalAddress = inject('temporalAddress');
+const brokers = inject('kafkaBrokers');
+const run = uniqueId('cli');
+const taskQueue = `${run}-queue`;
+const topics = { deadLetter: `${run}.dead-letter`, intake: `${run}.intake`, missing: `${run}.no-such-topic` };
+
+const people: Array<{ id: string; agency: string; role: ApiRole }> = [
+  { id: 'fia-officer', agency: 'FIA', role: 'officer' },
+  { id: 'nccia-officer', agency: 'NCCIA', role: 'officer' },
+  { id: 'operator', agency: 'MOI', role: 'operator' },
+];
+const keyOf = (id: string) => `cli-test-key-${id}`;
+const identities: Identity[] = people.map((p) => ({ ...p, keySha256: sha256Hex(keyOf(p.id)) }));
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI as a user runs it: a child process (asynchronous, so this process's API keeps answering). */
+function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}cli/referrals.ts`, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('referrals CLI against the API on the real Temporal dev server, and redrive on the real broker', () => {
+  let connection: Connection;
+  let nativeConnection: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  let app: ApiApp;
+  let apiUrl: string;
+  const dir = mkdtempSync(join(tmpdir(), 'referrals-cli-'));
+  const harness = new KafkaHarness(brokers);
+  const as = (who: string) => (args: string[]) => cli(args, { REFERRALS_API_URL: apiUrl, REFERRALS_API_KEY: keyOf(who) });
+  const kafkaEnv = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter };
+  const redrive = (args: string[], env: Record<string, string> = {}) => cli(['redrive', ...args], { ...kafkaEnv, ...env });
+
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: temporalAddress });
+    const client = new Client({ connection });
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    worker = await createReferralWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activityDeps: { publisher: new RecordingPublisher(), topics: { intake: 'i', actions: 'a', deadLetter: 'd', events: 'e', notifyPrefix: 'n.' }, source: 'urn:test' },
+      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
+    });
+    running = worker.run();
+    const { pino } = await import('pino');
+    const service = new ReferralService(client, { client, taskQueue, policy: shippedPolicy() }, { url: 'http://127.0.0.1:18233', namespace: 'default' });
+    app = await buildApi({ service, auth: { identities }, logger: pino({ level: 'silent' }), rateLimitPerMinute: 10_000 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    if (!address || typeof address === 'string') throw new Error('the API is not listening on a TCP port');
+    apiUrl = `http://127.0.0.1:${address.port}`;
+    await harness.createTopics([topics.deadLetter, topics.intake]);
+  });
+
+  afterAll(async () => {
+    await harness.close();
+    await app?.close();
+    worker?.shutdown();
+    await running;
+    await nativeConnection?.close();
+    await connection?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('submits, lists, shows and acts with exit codes scripts can rely on', async () => {
+    const referral = detected();
+    const id = referral.referralId;
+    const file = join(dir, `${id}.json`);
+    writeFileSync(file, JSON.stringify(referral, null, 2));
+    const fia = as('fia-officer');
+
+    const first = await fia(['submit', file]);
+    expect(first, first.stderr).toMatchObject({ code: 0, stdout: `started ${id}\n` });
+    const again = await fia(['submit', file]);
+    expect(again, again.stderr).toMatchObject({ code: 0, stdout: `duplicate ${id}\n` });
+
+    // The referral reaches screening; then list (visibility catches up within a moment) shows it.
+    await eventually(async () => (await app.inject({ method: 'GET', url: `/referrals/${id}`, headers: { authorization: `Bearer ${keyOf('operator')}` } })).json().referral?.stage, (s) => s === 'SCREENING');
+    const listed = await eventually(() => fia(['list', '--lead', 'fia', '--open', '--limit', '1000']), (r) => r.stdout.includes(id), 30_000, 'the referral in the list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+STAGE\s+CASE TYPE\s+LEAD\s+DISTRICT\s+PRIORITY\s+BREACHED\s+NEXT DEADLINE$/);
+    const row = listed.stdout.split('\n').find((l) => l.startsWith(`${id} `));
+    expect(row).toMatch(new RegExp(`^${id}\\s+SCREENING\\s+TRAFFICKING\\s+FIA\\s+Lahore\\s+\\w+\\s+(no|yes)\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\dZ$`));
+    const asJson = await fia(['list', '--case-type', 'trafficking', '--province', 'punjab', '--json', '--limit', '1000']);
+    expect(asJson.code).toBe(0);
+    expect((JSON.parse(asJson.stdout) as Array<{ referralId: string }>).map((r) => r.referralId)).toContain(id);
+    // An outsider agency's list does not show it.
+    expect((await as('nccia-officer')(['list', '--limit', '1000'])).stdout).not.toContain(id);
+
+    const shown = await fia(['show', id]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`Referral ${id}`);
+    expect(shown.stdout).toMatch(/stage\s+SCREENING/);
+    expect(shown.stdout).toMatch(/route\s+lead FIA;/);
+    expect(shown.stdout).toMatch(/SLA clocks \(2\)/);
+    expect(shown.stdout).toMatch(/referral\s+acknowledge\s+FIA\s+RUNNING/);
+    expect(shown.stdout).toMatch(/Timeline \(\d+\)/);
+    expect(shown.stdout).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+referral\s+DETECTED/);
+    // The lead may read personal data; show prints only how many persons there are.
+    expect(shown.stdout).toContain('persons      1 (personal data: see --json)');
+    expect(shown.stdout).not.toContain(referral.persons[0]!.name);
+
+    // Another agency may not act for the lead: 403 → exit 1, CODE: message.
+    const denied = await as('nccia-officer')(['act', id, 'acknowledge', '--data', '{"reason":"not ours"}']);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/^referrals act: FORBIDDEN: /);
+    const ok = await fia(['act', id, 'acknowledge', '--data', '{"reason":"seen"}', '--idempotency-key', `${run}-ack`]);
+    expect(ok, ok.stderr).toMatchObject({ code: 0, stdout: `accepted acknowledge ${id}: stage SCREENING\n` });
+    const twice = await fia(['act', id, 'acknowledge']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('INVALID_TRANSITION: ');
+    // A body the schema refuses: exit 1 with every field at fault.
+    const invalid = await fia(['act', id, 'extend-deadline', '--data', '{"step":"screening","by":{"weeks":1}}']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/VALIDATION: \d+ invalid field\(s\) \(field: body\.\w+\)/);
+    expect(invalid.stderr).toContain('  - body.reason: ');
+    const after = await fia(['show', id]);
+    expect(after.stdout).toMatch(/referral\s+ACKNOWLEDGED\s+FIA\/fia-officer\s+"seen"/);
+    expect(after.stdout).toMatch(/referral\s+acknowledge\s+FIA\s+MET \d{4}/);
+
+    // Not found: exit 4.
+    const missing = await fia(['show', 'NO-SUCH-REFERRAL']);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('UNKNOWN_REFERRAL: referralId: no referral NO-SUCH-REFERRAL (field: referralId)');
+    expect((await fia(['act', 'NO-SUCH-REFERRAL', 'acknowledge'])).code).toBe(4);
+
+    // A referral the schema refuses: exit 1 naming the fields.
+    const badFile = join(dir, 'bad.json');
+    writeFileSync(badFile, JSON.stringify({ ...detected(), facts: { ...referral.facts, location: { province: 'ATLANTIS', district: 'x' } } }));
+    const bad = await fia(['submit', badFile]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('  - body.facts.location.province: ');
+    // A wrong key: 401 → exit 1.
+    const unknownKey = await cli(['list'], { REFERRALS_API_URL: apiUrl, REFERRALS_API_KEY: 'nope' });
+    expect(unknownKey.code).toBe(1);
+    expect(unknownKey.stderr).toContain('INVALID_CREDENTIALS: authorization: unknown API key (field: authorization)');
+  });
+
+  it('re-drives dead letters to their source topic with the original bytes, key and headers', async () => {
+    const original = (id: string) => ({
+      ce_specversion: '1.0',
+      ce_id: `agency-${id}`,
+      ce_source: 'urn:agency:nccia',
+      ce_type: 'referral.detected.v1',
+      'content-type': 'application/json',
+    });
+    const dlqHeaders = (reason: string, offset: number) => ({
+      'dlq-reason': reason,
+      'dlq-errors': JSON.stringify(['data.facts.location.province: Invalid enum value. Expected ...', 'data.persons.0.name: Required']),
+      'dlq-source-topic': topics.intake,
+      'dlq-source-partition': '0',
+      'dlq-source-offset': String(offset),
+      'dlq-at': new Date().toISOString(),
+    });
+    const letters = [
+      // Not even UTF-8: the bytes must come back exactly.
+      { key: `${run}-A`, value: Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x22, 0x7d]), reason: 'INVALID_CLOUDEVENT' },
+      { key: `${run}-B`, value: Buffer.from(JSON.stringify({ referralId: `${run}-B`, facts: { location: { province: 'ATLANTIS' } } })), reason: 'INVALID_CLOUDEVENT' },
+      { key: `${run}-C`, value: Buffer.from('{"referralId":"C"}'), reason: 'UNKNOWN_EVENT_TYPE' },
+    ];
+    await harness.produce(letters.map((l, i) => ({ topic: topics.deadLetter, key: l.key, value: l.value, headers: { ...original(l.key), ...dlqHeaders(l.reason, i) } })));
+    const intake: ReadRecord[] = await harness.collect([topics.intake]);
+
+    // A dry run lists and changes nothing.
+    const dry = await redrive(['--dry-run', '--reason', 'INVALID_CLOUDEVENT']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout.match(/^would re-drive /gm)).toHaveLength(2);
+    expect(dry.stdout).toContain(`-> ${topics.intake}  key ${run}-A  reason INVALID_CLOUDEVENT  fields data.facts.location.province,data.persons.0.name`);
+    expect(dry.stdout).not.toContain('Invalid enum value');
+    expect(dry.stdout).toContain('nothing produced, no offset committed');
+
+    const first = await redrive(['--reason', 'INVALID_CLOUDEVENT']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`re-drove 2 of 3 record(s) read from ${topics.deadLetter} (${topics.intake}: 2); passed over 1 with another dlq-reason than INVALID_CLOUDEVENT`);
+    await eventually(() => intake.length, (n) => n >= 2, 30_000, 'two re-driven records on the intake topic');
+    for (const letter of letters.slice(0, 2)) {
+      const back = intake.find((r) => r.key === letter.key);
+      expect(back, letter.key).toBeDefined();
+      expect(Buffer.compare(back!.value!, letter.value)).toBe(0);
+      expect(back!.headers).toEqual(original(letter.key));
+    }
+
+    // The group remembers: nothing left; --from-beginning goes over the topic again.
+    const second = await redrive([]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('nothing to re-drive');
+    const again = await redrive(['--from-beginning', '--reason', 'UNKNOWN_EVENT_TYPE']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`re-drove 1 of 3 record(s) read from ${topics.deadLetter} (${topics.intake}: 1)`);
+    await eventually(() => intake.length, (n) => n >= 3, 30_000, 'the third record on the intake topic');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(intake.map((r) => r.key).sort()).toEqual(letters.map((l) => l.key).sort());
+    expect(intake.every((r) => Object.keys(r.headers).every((h) => !h.startsWith('dlq-')))).toBe(true);
+
+    // --limit stops after N; what is left stays for the next run.
+    const limited = await redrive(['--from-beginning', '--limit', '1', '--dry-run']);
+    expect(limited.code, limited.stderr).toBe(0);
+    expect(limited.stdout.match(/^would re-drive /gm)).toHaveLength(1);
+
+    // No such dead-letter topic: exit 4 (an unreachable broker, exit 3, is in test/unit/cli.test.ts).
+    const noTopic = await redrive([], { KAFKA_TOPIC_DEAD_LETTER: topics.missing });
+    expect(noTopic.code).toBe(4);
+    expect(noTopic.stderr).toContain(`no topic "${topics.missing}"`);
+  });
+
+  it('re-drives a larger backlog with a progress line per 100 records, each record once', async () => {
+    const bulk = { deadLetter: `${run}.bulk.dead-letter`, intake: `${run}.bulk.intake` };
+    await harness.createTopics([bulk.deadLetter, bulk.intake]);
+    const count = 230;
+    await harness.produce(
+      Array.from({ length: count }, (_, i) => ({
+        topic: bulk.deadLetter,
+        key: `${run}-bulk-${i}`,
+        value: `{"n":${i}}`,
+        headers: { ce_id: `bulk-${i}`, 'dlq-reason': 'INVALID_EVENT', 'dlq-errors': '[]', 'dlq-source-topic': bulk.intake },
+      })),
+    );
+    const intake = await harness.collect([bulk.intake]);
+    const result = await redrive([], { KAFKA_TOPIC_DEAD_LETTER: bulk.deadLetter });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.match(/^redrive: \d+ read, \d+ re-driven, 0 passed over$/gm)).toEqual(['redrive: 100 read, 100 re-driven, 0 passed over', 'redrive: 200 read, 200 re-driven, 0 passed over']);
+    expect(result.stdout).toContain(`re-drove ${count} of ${count} record(s)`);
+    await eventually(() => intake.length, (n) => n >= count, 30_000, `${count} records on the intake topic`);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(new Set(intake.map((r) => r.headers['ce_id'])).size).toBe(count);
+    expect(intake).toHaveLength(count);
+  });
+});
