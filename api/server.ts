@@ -41,9 +41,9 @@ export type Deny = (request: FastifyRequest, reply: FastifyReply, reason: string
  */
 export async function buildApi(deps: ApiDeps): Promise<ApiApp> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    // Warnings and errors only: a line per request would drown the denials and failures that matter.
+    loggerInstance: deps.logger.child({ component: 'api' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
-    disableRequestLogging: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

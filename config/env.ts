@@ -1,11 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './errors.js';
+import { KEY_ID_PATTERN, KeyRing } from '../codec/aes-gcm-codec.js';
+import { defaultPayloadKeysFile, keyIdsOf, parseKeyList, type PayloadKeysConfig } from '../codec/keys.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const defaultPolicyFile = fileURLToPath(new URL('./policy.json', import.meta.url));
+export const defaultIdentitiesFile = fileURLToPath(new URL('../.stack/identities.json', import.meta.url));
 
 /**
  * Every environment variable the engine's processes read, with the embedded defaults that
@@ -23,6 +26,8 @@ export const EngineEnv = z.object({
     .pipe(z.array(hostPort).min(1)),
   KAFKA_CLIENT_ID: z.string().min(1).default('referral-engine'),
   KAFKA_INTAKE_GROUP: z.string().min(1).default('referral-engine-intake'),
+  /** Consumer group of the actions bridge (agencies' `referral.action.*.v1` events). */
+  KAFKA_ACTIONS_GROUP: z.string().min(1).default('referral-engine-actions'),
   KAFKA_TOPIC_INTAKE: z.string().min(1).default('referrals.intake'),
   KAFKA_TOPIC_ACTIONS: z.string().min(1).default('referrals.actions'),
   KAFKA_TOPIC_DEAD_LETTER: z.string().min(1).default('referrals.dead-letter'),
@@ -33,9 +38,41 @@ export const EngineEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ENGINE_ROLES: z
     .string()
-    .default('worker,bridge')
+    .default('worker,bridge,codec,api')
     .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['worker', 'bridge'])).min(1)),
+    .pipe(z.array(z.enum(['worker', 'bridge', 'codec', 'api'])).min(1)),
+  /** HTTP API, operator console and partner page, and /metrics. */
+  API_PORT: z.coerce.number().int().min(1).max(65_535).default(8080),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Hashed API keys of agency and partner identities (`npm start` writes development ones). */
+  API_IDENTITIES_FILE: z.string().min(1).default(defaultIdentitiesFile),
+  /** HS256 secret for signed tokens (JWT); unset: API keys only. */
+  API_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  API_JWT_ISSUER: z.string().min(1).optional(),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Where the worker serves Temporal SDK metrics for Prometheus; empty string or 0 disables. */
+  WORKER_METRICS_ADDRESS: z.union([hostPort, z.literal('0')]).default('127.0.0.1:9464'),
+  /** `id:base64key,...` (32-byte AES keys); messages name the key id, never the key. */
+  PAYLOAD_KEYS: z
+    .string()
+    .transform((s, ctx) => {
+      const { keys, problems } = parseKeyList(s);
+      for (const message of problems) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+      return keys;
+    })
+    .optional(),
+  PAYLOAD_ACTIVE_KEY: z.string().regex(KEY_ID_PATTERN, 'expected a key id (1-64 of A-Z a-z 0-9 . _ -)').optional(),
+  /** JSON `{ "active": "<id>", "keys": { "<id>": "<base64>" } }`; default `<repo>/.stack/payload-keys.json`. */
+  PAYLOAD_KEYS_FILE: z.string().min(1).optional(),
+  /** Remote codec server for the Web UI and the CLI (`<host>:<port>/codec/{encode,decode}`); 0 disables it. */
+  CODEC_SERVER_PORT: z.coerce.number().int().min(0).max(65_535).default(8234),
+  CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
+  /** sha256 hex digests of the bearer tokens the codec server accepts; unset: loopback only, no auth. */
+  CODEC_AUTH_TOKENS: z
+    .string()
+    .transform((s) => s.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/, 'expected the sha256 hex digest of a token, not the token')).min(1))
+    .optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   LOG_PRETTY: bool.default('false'),
 });
@@ -51,20 +88,76 @@ export interface Topics {
 
 export interface EngineConfig {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
-  kafka: { brokers: string[]; clientId: string; intakeGroup: string; topics: Topics };
+  kafka: { brokers: string[]; clientId: string; intakeGroup: string; actionsGroup: string; topics: Topics };
   policyFile: string;
   logLevel: EngineEnv['LOG_LEVEL'];
   logPretty: boolean;
-  roles: Array<'worker' | 'bridge'>;
+  roles: EngineRole[];
   shutdownGraceMs: number;
+  /** Keys of the payload codec (loaded with `loadKeyRing` from codec/keys.ts). */
+  payloadKeys: PayloadKeysConfig;
+  codecServer: CodecServerConfig;
+  api: ApiConfig;
+  /** host:port of the worker's Prometheus endpoint, or undefined when disabled. */
+  workerMetricsAddress?: string;
+}
+
+export interface ApiConfig {
+  host: string;
+  port: number;
+  identitiesFile: string;
+  jwtSecret?: string;
+  jwtIssuer?: string;
+  rateLimitPerMinute: number;
+}
+
+export type EngineRole = EngineEnv['ENGINE_ROLES'][number];
+
+export interface CodecServerConfig {
+  host: string;
+  /** 0: the codec role starts no server. */
+  port: number;
+  /** sha256 hex digests of accepted bearer tokens; empty: no authentication (loopback only). */
+  authTokenDigests: string[];
+  /** The Temporal Web UI's origin, the only one CORS lets call the codec server. */
+  uiOrigin: string;
+}
+
+const loopbackHosts = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Rules between variables, checked on the raw values so they are reported with the others. */
+function crossCheck(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const keys = env['PAYLOAD_KEYS'];
+  const active = env['PAYLOAD_ACTIVE_KEY'];
+  if (keys !== undefined && env['PAYLOAD_KEYS_FILE'] !== undefined) {
+    problems.push('PAYLOAD_KEYS_FILE: set either PAYLOAD_KEYS or PAYLOAD_KEYS_FILE, not both');
+  }
+  if (keys !== undefined && active !== undefined && KEY_ID_PATTERN.test(active) && !keyIdsOf(keys).includes(active)) {
+    problems.push(`PAYLOAD_ACTIVE_KEY: there is no key "${active}" in PAYLOAD_KEYS`);
+  }
+  const host = env['CODEC_SERVER_HOST'];
+  if (host !== undefined && !loopbackHosts.has(host) && env['CODEC_AUTH_TOKENS'] === undefined && env['CODEC_SERVER_PORT'] !== '0') {
+    problems.push('CODEC_SERVER_HOST: without CODEC_AUTH_TOKENS the codec server listens on loopback (127.0.0.1) only');
+  }
+  return problems;
 }
 
 /** Parses the environment, failing fast with every bad variable named. */
 export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EngineEnv.safeParse(present);
-  if (!parsed.success) throw new ConfigError('environment', describeIssues(parsed.error));
+  const problems = [...(parsed.success ? [] : describeIssues(parsed.error)), ...crossCheck(present)];
+  if (!parsed.success || problems.length > 0) throw new ConfigError('environment', problems);
   const e = parsed.data;
+  const payloadKeys: PayloadKeysConfig = e.PAYLOAD_KEYS
+    ? { source: 'PAYLOAD_KEYS', keyRing: new KeyRing(e.PAYLOAD_ACTIVE_KEY ?? e.PAYLOAD_KEYS[0]![0], e.PAYLOAD_KEYS) }
+    : {
+        source: 'PAYLOAD_KEYS_FILE',
+        file: e.PAYLOAD_KEYS_FILE ?? defaultPayloadKeysFile,
+        isDefault: e.PAYLOAD_KEYS_FILE === undefined,
+        ...(e.PAYLOAD_ACTIVE_KEY ? { activeKeyId: e.PAYLOAD_ACTIVE_KEY } : {}),
+      };
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -76,6 +169,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID,
       intakeGroup: e.KAFKA_INTAKE_GROUP,
+      actionsGroup: e.KAFKA_ACTIONS_GROUP,
       topics: {
         intake: e.KAFKA_TOPIC_INTAKE,
         actions: e.KAFKA_TOPIC_ACTIONS,
@@ -89,6 +183,22 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     logPretty: e.LOG_PRETTY,
     roles: e.ENGINE_ROLES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    payloadKeys,
+    codecServer: {
+      host: e.CODEC_SERVER_HOST,
+      port: e.CODEC_SERVER_PORT,
+      authTokenDigests: e.CODEC_AUTH_TOKENS ?? [],
+      uiOrigin: new URL(e.TEMPORAL_UI_URL).origin,
+    },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      identitiesFile: e.API_IDENTITIES_FILE,
+      ...(e.API_JWT_SECRET ? { jwtSecret: e.API_JWT_SECRET } : {}),
+      ...(e.API_JWT_ISSUER ? { jwtIssuer: e.API_JWT_ISSUER } : {}),
+      rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+    },
+    ...(e.WORKER_METRICS_ADDRESS !== '0' ? { workerMetricsAddress: e.WORKER_METRICS_ADDRESS } : {}),
   };
 }
 

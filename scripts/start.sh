@@ -10,7 +10,10 @@ case "${1:-}" in
 usage: npm start
 
 Installs (first time) and starts the local Temporal dev server and Kafka broker, then runs the
-engine: the Temporal worker and the Kafka intake bridge. Ctrl-C stops the engine, then the stack
+engine: the Temporal worker, the Kafka intake and actions bridges, the HTTP API with the operator
+console and partner page (http://127.0.0.1:8080/console, development API keys in
+.stack/api-keys.json), and the codec server that lets the Web UI show encrypted payloads in clear
+(http://127.0.0.1:8234/codec). Ctrl-C stops the engine, then the stack
 if this command started it (a stack started with 'npm run stack -- up' is left running).
 Environment: see README ("Configuration"); KEEP_STACK=1 leaves the stack running on exit.
 EOF_HELP
@@ -19,7 +22,29 @@ esac
 
 owns_stack=1
 if bash scripts/stack.sh status >/dev/null 2>&1; then owns_stack=0; fi
-bash scripts/stack.sh up
+# Payloads are encrypted: the Web UI decodes them through the engine's codec server (role 'codec').
+ui_codec_endpoint="${TEMPORAL_UI_CODEC_ENDPOINT:-}"
+if [[ -z "$ui_codec_endpoint" && "${CODEC_SERVER_PORT:-8234}" != 0 ]]; then
+  ui_codec_endpoint="http://127.0.0.1:${CODEC_SERVER_PORT:-8234}/codec"
+fi
+TEMPORAL_UI_CODEC_ENDPOINT="$ui_codec_endpoint" bash scripts/stack.sh up
+if [[ "$owns_stack" == 0 && -n "$ui_codec_endpoint" ]]; then
+  echo "start: the stack was already running: its Web UI decodes payloads only if it was started with TEMPORAL_UI_CODEC_ENDPOINT=$ui_codec_endpoint"
+fi
+# 'stack.sh install' generated the local payload key in STACK_HOME; the engine's default is <repo>/.stack.
+if [[ -n "${STACK_HOME:-}" && -z "${PAYLOAD_KEYS:-}" && -z "${PAYLOAD_KEYS_FILE:-}" ]]; then
+  PAYLOAD_KEYS_FILE="$(cd "$STACK_HOME" && pwd)/payload-keys.json"
+  export PAYLOAD_KEYS_FILE
+fi
+
+# Development API identities (hashed) and their keys for curl, the CLI and the console.
+if [[ -z "${API_IDENTITIES_FILE:-}" ]]; then
+  home="${STACK_HOME:-.stack}"
+  node --import tsx scripts/dev-identities.ts --out "$home/identities.json" --keys "$home/api-keys.json"
+  API_IDENTITIES_FILE="$(cd "$home" && pwd)/identities.json"
+  export API_IDENTITIES_FILE
+fi
+echo "start: console http://${API_HOST:-127.0.0.1}:${API_PORT:-8080}/console · partner page /partner · API docs /docs · Temporal UI http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
 
 engine_pid=""
 stop() {

@@ -4,19 +4,28 @@ import { loadEngineConfig } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
 import { loadPolicy } from '../config/policy.js';
 import { startIntakeBridge } from '../bridge/index.js';
+import { startActionsBridge } from '../bridge/actions.js';
 import { createDeadLetters } from '../bridge/dead-letters.js';
 import { createKafka, createPublisher } from '../messaging/kafka.js';
 import { createLogger } from './logger.js';
 import { createReferralWorker } from './temporal-worker.js';
+import { AesGcmCodec } from '../codec/aes-gcm-codec.js';
+import { createDataConverter } from '../codec/data-converter.js';
+import { loadKeyRing } from '../codec/keys.js';
+import { startCodecServer } from '../codec/server.js';
+import { startApi } from './api.js';
 
 /**
  * Composition root of the engine process: config, logger, clients, then the Temporal worker and
- * the Kafka intake bridge (ENGINE_ROLES picks which). Stops gracefully on SIGINT/SIGTERM.
+ * the Kafka intake and actions bridges and the codec server (ENGINE_ROLES picks which). Stops gracefully on SIGINT/SIGTERM.
  */
 async function main(): Promise<void> {
   const config = loadEngineConfig();
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
   const policy = await loadPolicy(config.policyFile);
+  // Every payload the engine writes to Temporal is encrypted (victims' data is in the input).
+  const keyRing = loadKeyRing(config.payloadKeys);
+  const dataConverter = createDataConverter(keyRing);
   Runtime.install({
     logger: {
       log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ component: 'temporal', ...meta }, message),
@@ -28,7 +37,11 @@ async function main(): Promise<void> {
     },
     // The engine owns shutdown order (bridge first, then worker): the SDK must not act on signals itself.
     shutdownSignals: [],
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      // Temporal SDK metrics (task latencies, slots, sticky cache) for Prometheus.
+      ...(config.workerMetricsAddress && config.roles.includes('worker') ? { metrics: { prometheus: { bindAddress: config.workerMetricsAddress } } } : {}),
+    },
   });
 
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
@@ -38,7 +51,7 @@ async function main(): Promise<void> {
 
   if (config.roles.includes('bridge')) {
     const connection = await Connection.connect({ address: config.temporal.address });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     const bridge = await startIntakeBridge({
       kafka,
       client,
@@ -49,8 +62,20 @@ async function main(): Promise<void> {
       policy,
       deadLetters: createDeadLetters(publisher, config.kafka.topics.deadLetter, logger),
     });
+    // Agencies' actions (`referral.action.*.v1`) become workflow updates; answers go to their topics.
+    const actions = await startActionsBridge({
+      kafka,
+      client,
+      logger,
+      groupId: config.kafka.actionsGroup,
+      actionsTopic: config.kafka.topics.actions,
+      topics: config.kafka.topics,
+      publisher,
+      source: `referral-engine/${config.temporal.namespace}`,
+      deadLetters: createDeadLetters(publisher, config.kafka.topics.deadLetter, logger),
+    });
     stops.push(async () => {
-      await bridge.stop();
+      await Promise.all([bridge.stop(), actions.stop()]);
       await connection.close();
     });
   }
@@ -62,6 +87,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       activityDeps: { publisher, topics: config.kafka.topics, source: `referral-engine/${config.temporal.namespace}` },
+      dataConverter,
     });
     const running = worker.run();
     stops.push(async () => {
@@ -71,8 +97,26 @@ async function main(): Promise<void> {
     });
   }
 
+  if (config.roles.includes('codec')) {
+    if (config.codecServer.port === 0) {
+      logger.info('codec server disabled (CODEC_SERVER_PORT=0)');
+    } else {
+      const codecServer = await startCodecServer({
+        codec: new AesGcmCodec(keyRing),
+        host: config.codecServer.host,
+        port: config.codecServer.port,
+        uiOrigin: config.codecServer.uiOrigin,
+        authTokenDigests: config.codecServer.authTokenDigests,
+        logger,
+      });
+      stops.push(() => codecServer.close());
+    }
+  }
+
+  if (config.roles.includes('api')) stops.unshift(await startApi(config, { logger, kafka, policy, dataConverter }));
+
   logger.info(
-    { roles: config.roles, taskQueue: config.temporal.taskQueue, policyVersion: policy.version },
+    { roles: config.roles, taskQueue: config.temporal.taskQueue, policyVersion: policy.version, payloadKeyId: keyRing.activeKeyId },
     `referral-engine running; Temporal UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
   );
 

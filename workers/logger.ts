@@ -11,7 +11,6 @@ export const redactPaths = [
   'referral.persons',
   'victims',
   '*.victims',
-  'name',
   'contact',
   '*.name',
   '*.contact',

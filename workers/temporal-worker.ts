@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection} from '@temporalio/worker';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/index.js';
@@ -13,6 +14,8 @@ export interface ReferralWorkerOptions {
   activityDeps: ActivityDeps;
   /** A prebuilt bundle (tests share one); otherwise the workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The engine passes codec/data-converter.ts's, which encrypts every payload; the clients must use the same. */
+  dataConverter?: DataConverter;
 }
 
 export function createReferralWorker(options: ReferralWorkerOptions): Promise<Worker> {
@@ -21,6 +24,7 @@ export function createReferralWorker(options: ReferralWorkerOptions): Promise<Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: createActivities(options.activityDeps),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
   });
 }

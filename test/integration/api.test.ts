@@ -6,7 +6,6 @@ import { sha256Hex } from '../../api/auth.js';
 import { ReferralService } from '../../api/referral-service.js';
 import { buildApi, type ApiApp } from '../../api/server.js';
 import type { ApiRole, Identity } from '../../config/identities.js';
-import { createLogger } from '../../workers/logger.js';
 import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
 import { eventually } from '../support/kafka-harness.js';

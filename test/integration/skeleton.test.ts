@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDeadLetters } from '../../bridge/dead-letters.js';
+import { KeyRing } from '../../codec/aes-gcm-codec.js';
+import { createDataConverter } from '../../codec/data-converter.js';
 import { startIntakeBridge } from '../../bridge/index.js';
 import type { Topics } from '../../config/env.js';
 import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
@@ -28,6 +31,9 @@ const notifyTopics = agencies.map((a) => `${topics.notifyPrefix}${a}`);
 const taskQueue = `${run}-queue`;
 const groupId = `${run}-intake`;
 const logger = createLogger({ level: 'warn' });
+// Payloads are encrypted as in production: the worker, the client and the spawned bridge share this key.
+const payloadKey = randomBytes(32);
+const dataConverter = createDataConverter(new KeyRing('skeleton', { skeleton: payloadKey }));
 
 describe('walking skeleton through the real Temporal server and Kafka broker', () => {
   const harness = new KafkaHarness(brokers);
@@ -58,7 +64,7 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
   beforeAll(async () => {
     await harness.createTopics([topics.intake, topics.deadLetter, topics.events, ...notifyTopics]);
     connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection });
+    client = new Client({ connection, dataConverter });
     nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-worker`, logger }));
     worker = await createReferralWorker({
@@ -67,6 +73,7 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
       taskQueue,
       activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
       workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
+      dataConverter,
     });
     workerRun = worker.run();
     notifications = await harness.collect(notifyTopics);
@@ -165,6 +172,9 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
       KAFKA_INTAKE_GROUP: groupId,
       TEMPORAL_TASK_QUEUE: taskQueue,
       LOG_LEVEL: 'warn',
+      PAYLOAD_KEYS: `skeleton:${payloadKey.toString('base64')}`,
+      PAYLOAD_KEYS_FILE: '',
+      PAYLOAD_ACTIVE_KEY: '',
     };
     const spawnBridge = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', 'workers/engine.ts'], { cwd: repoRoot, env, stdio: 'ignore' });
     const countStarted = async () => {

@@ -3,7 +3,8 @@
  * read, and every bad variable is named in one ConfigError.
  */
 import { describe, it, expect } from 'vitest';
-import { defaultPolicyFile, loadEngineConfig, notificationTopic } from '../../config/env.js';
+import { defaultIdentitiesFile, defaultPolicyFile, loadEngineConfig, notificationTopic } from '../../config/env.js';
+import { defaultPayloadKeysFile } from '../../codec/keys.js';
 import { ConfigError } from '../../config/errors.js';
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -25,6 +26,7 @@ describe('loadEngineConfig', () => {
         brokers: ['127.0.0.1:9092'],
         clientId: 'referral-engine',
         intakeGroup: 'referral-engine-intake',
+        actionsGroup: 'referral-engine-actions',
         topics: {
           intake: 'referrals.intake',
           actions: 'referrals.actions',
@@ -36,8 +38,12 @@ describe('loadEngineConfig', () => {
       policyFile: defaultPolicyFile,
       logLevel: 'info',
       logPretty: false,
-      roles: ['worker', 'bridge'],
+      roles: ['worker', 'bridge', 'codec', 'api'],
       shutdownGraceMs: 10_000,
+      payloadKeys: { source: 'PAYLOAD_KEYS_FILE', file: defaultPayloadKeysFile, isDefault: true },
+      codecServer: { host: '127.0.0.1', port: 8234, authTokenDigests: [], uiOrigin: 'http://127.0.0.1:8233' },
+      api: { host: '127.0.0.1', port: 8080, identitiesFile: defaultIdentitiesFile, rateLimitPerMinute: 600 },
+      workerMetricsAddress: '127.0.0.1:9464',
     });
     expect(defaultPolicyFile).toMatch(/config[/\\]policy\.json$/);
   });
@@ -73,7 +79,7 @@ describe('loadEngineConfig', () => {
       TEMPORAL_ADDRESS: 'nope',
       KAFKA_BROKERS: 'a:1,bad',
       LOG_LEVEL: 'loud',
-      ENGINE_ROLES: 'api',
+      ENGINE_ROLES: 'scheduler',
     });
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.source).toBe('environment');
@@ -95,7 +101,7 @@ describe('loadEngineConfig', () => {
     expect(config.temporal.address).toBe('127.0.0.1:7233');
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
     expect(config.logLevel).toBe('info');
-    expect(config.roles).toEqual(['worker', 'bridge']);
+    expect(config.roles).toEqual(['worker', 'bridge', 'codec', 'api']);
     expect(config.kafka.topics.intake).toBe('referrals.intake');
   });
 

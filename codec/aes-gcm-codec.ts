@@ -1,0 +1,155 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+// CommonJS package: the default import is its module.exports.
+import proto from '@temporalio/proto';
+
+/** `encoding` metadata of a payload this codec encrypted. */
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+/** Metadata naming the key a payload was encrypted with. */
+export const KEY_ID_METADATA = 'encryption-key-id';
+export const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const ALGORITHM = 'aes-256-gcm';
+
+/** Key ids travel in payload metadata and in environment variables: keep them plain. */
+export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+const PayloadMessage = proto.temporal.api.common.v1.Payload;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/** Thrown when a payload cannot be encrypted or decrypted; never carries payload contents. */
+export class PayloadEncryptionError extends Error {
+  override readonly name = 'PayloadEncryptionError';
+  constructor(
+    message: string,
+    readonly code: 'UNKNOWN_KEY_ID' | 'MISSING_KEY_ID' | 'DECRYPTION_FAILED' | 'MALFORMED_CIPHERTEXT',
+    readonly keyId?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The AES-256 keys the codec knows: one active key encrypts, every key (the active one and
+ * older ones kept for rotation) decrypts. Key bytes never appear in `JSON.stringify`, `inspect`
+ * or log output: only the ids do.
+ */
+export class KeyRing {
+  readonly activeKeyId: string;
+  readonly #keys: ReadonlyMap<string, Buffer>;
+
+  constructor(activeKeyId: string, keys: Iterable<readonly [string, Uint8Array]> | Record<string, Uint8Array>) {
+    const entries: Array<readonly [string, Uint8Array]> = Symbol.iterator in keys ? [...(keys as Iterable<readonly [string, Uint8Array]>)] : Object.entries(keys);
+    const map = new Map<string, Buffer>();
+    for (const [id, key] of entries) {
+      if (!KEY_ID_PATTERN.test(id)) throw new Error(`payload key id "${id}" is invalid: use 1-64 of A-Z a-z 0-9 . _ -`);
+      if (key.length !== KEY_BYTES) throw new Error(`payload key "${id}" must be ${KEY_BYTES} bytes, not ${key.length}`);
+      if (map.has(id)) throw new Error(`payload key id "${id}" appears twice`);
+      map.set(id, Buffer.from(key));
+    }
+    if (!map.has(activeKeyId)) throw new Error(`the active payload key "${activeKeyId}" is not one of the keys (${[...map.keys()].join(', ') || 'none'})`);
+    this.activeKeyId = activeKeyId;
+    this.#keys = map;
+  }
+
+  get keyIds(): string[] {
+    return [...this.#keys.keys()];
+  }
+
+  key(id: string): Buffer | undefined {
+    return this.#keys.get(id);
+  }
+
+  /** The same keys with another one active: how a rotation starts encrypting with the new key. */
+  withActive(activeKeyId: string): KeyRing {
+    return new KeyRing(activeKeyId, this.#keys);
+  }
+
+  toJSON(): { activeKeyId: string; keyIds: string[] } {
+    return { activeKeyId: this.activeKeyId, keyIds: this.keyIds };
+  }
+
+  [inspect.custom](): string {
+    return `KeyRing { active: ${this.activeKeyId}, keys: [${this.keyIds.join(', ')}] }`;
+  }
+}
+
+/**
+ * A Temporal PayloadCodec encrypting every payload with AES-256-GCM. The encrypted payload has
+ * metadata `encoding: binary/encrypted` and `encryption-key-id: <id>`, and data
+ * `iv (12 bytes) || ciphertext || tag (16 bytes)` where the plaintext is the original payload
+ * (metadata and data) encoded as a `temporal.api.common.v1.Payload` protobuf.
+ *
+ * Decoding passes payloads that are not `binary/encrypted` through unchanged, so histories
+ * written before encryption was turned on still replay.
+ */
+export class AesGcmCodec implements PayloadCodec {
+  constructor(private readonly keyRing: KeyRing) {}
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => this.encrypt(payload));
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => this.decrypt(payload));
+  }
+
+  private encrypt(payload: Payload): Payload {
+    const keyId = this.keyRing.activeKeyId;
+    const key = this.keyRing.key(keyId)!;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv(ALGORITHM, key, iv);
+    const plaintext = PayloadMessage.encode(payload).finish();
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return {
+      metadata: {
+        encoding: textEncoder.encode(ENCRYPTED_ENCODING),
+        [KEY_ID_METADATA]: textEncoder.encode(keyId),
+      },
+      data: Buffer.concat([iv, ciphertext, cipher.getAuthTag()]),
+    };
+  }
+
+  private decrypt(payload: Payload): Payload {
+    const encoding = payload.metadata?.['encoding'];
+    if (!encoding || textDecoder.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+    const keyIdBytes = payload.metadata?.[KEY_ID_METADATA];
+    if (!keyIdBytes) throw new PayloadEncryptionError(`encrypted payload has no "${KEY_ID_METADATA}" metadata`, 'MISSING_KEY_ID');
+    const keyId = textDecoder.decode(keyIdBytes);
+    const key = this.keyRing.key(keyId);
+    if (!key) {
+      throw new PayloadEncryptionError(
+        `payload was encrypted with key id "${keyId}", which this process does not have (known: ${this.keyRing.keyIds.join(', ')}): add that key to PAYLOAD_KEYS or PAYLOAD_KEYS_FILE`,
+        'UNKNOWN_KEY_ID',
+        keyId,
+      );
+    }
+    const data = payload.data ?? new Uint8Array();
+    if (data.length < IV_BYTES + TAG_BYTES) {
+      throw new PayloadEncryptionError(`encrypted payload (key id "${keyId}") is too short to hold an iv and a tag`, 'MALFORMED_CIPHERTEXT', keyId);
+    }
+    const iv = data.subarray(0, IV_BYTES);
+    const tag = data.subarray(data.length - TAG_BYTES);
+    const ciphertext = data.subarray(IV_BYTES, data.length - TAG_BYTES);
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv(ALGORITHM, key, iv);
+      decipher.setAuthTag(tag);
+      plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    } catch {
+      throw new PayloadEncryptionError(
+        `encrypted payload failed authentication with key id "${keyId}": it was altered, or that id now names another key`,
+        'DECRYPTION_FAILED',
+        keyId,
+      );
+    }
+    try {
+      return PayloadMessage.decode(plaintext);
+    } catch {
+      throw new PayloadEncryptionError(`decrypted payload (key id "${keyId}") is not a protobuf Payload`, 'MALFORMED_CIPHERTEXT', keyId);
+    }
+  }
+}
