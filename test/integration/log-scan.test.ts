@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sha256Hex } from '../../api/auth.js';
+import { intakeRecord } from '../../scripts/intake-event.js';
+import { detected, uniqueId } from '../support/fixtures.js';
+import { eventually, KafkaHarness } from '../support/kafka-harness.js';
+import { repoRoot } from '../support/stack-paths.js';
+
+const temporalAddress = inject('temporalAddress');
+const brokers = inject('kafkaBrokers');
+const run = uniqueId('logscan');
+const apiPort = 20_000 + (process.pid % 20_000);
+const keys = { fia: `fia-${randomBytes(8).toString('hex')}`, swd: `swd-${randomBytes(8).toString('hex')}` };
+
+/**
+ * A full run of the engine process (worker, bridges, API) with its real logs at debug level: no
+ * person's data from a referral may appear anywhere in them, whatever path the data took
+ * (intake, a poison message, the API reading persons, actions, failures).
+ */
+describe('no personal data in the logs of a full engine run', () => {
+  const harness = new KafkaHarness(brokers);
+  const output: string[] = [];
+  let engine: ChildProcess;
+  const topics = {
+    KAFKA_TOPIC_INTAKE: `${run}.intake`,
+    KAFKA_TOPIC_ACTIONS: `${run}.actions`,
+    KAFKA_TOPIC_DEAD_LETTER: `${run}.dead-letter`,
+    KAFKA_TOPIC_EVENTS: `${run}.events`,
+    KAFKA_TOPIC_NOTIFY_PREFIX: `${run}.notify.`,
+  };
+
+  beforeAll(async () => {
+    const notify = ['fia', 'swd', 'moi', 'nccia', 'pta', 'pkcert', 'beoe', 'mophrd', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'].map((a) => `${run}.notify.${a}`);
+    await harness.createTopics([topics.KAFKA_TOPIC_INTAKE, topics.KAFKA_TOPIC_ACTIONS, topics.KAFKA_TOPIC_DEAD_LETTER, topics.KAFKA_TOPIC_EVENTS, ...notify]);
+    const dir = mkdtempSync(join(tmpdir(), 'logscan-'));
+    const identities = join(dir, 'identities.json');
+    writeFileSync(
+      identities,
+      JSON.stringify({
+        identities: [
+          { id: 'fia-officer', agency: 'FIA', role: 'officer', keySha256: sha256Hex(keys.fia) },
+          { id: 'swd-officer', agency: 'SWD', role: 'officer', keySha256: sha256Hex(keys.swd) },
+        ],
+      }),
+    );
+    engine = spawn(process.execPath, ['--import', 'tsx', 'workers/engine.ts'], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        ...topics,
+        ENGINE_ROLES: 'worker,bridge,api',
+        LOG_LEVEL: 'debug',
+        TEMPORAL_ADDRESS: temporalAddress,
+        TEMPORAL_TASK_QUEUE: `${run}-queue`,
+        KAFKA_BROKERS: brokers,
+        KAFKA_INTAKE_GROUP: `${run}-intake`,
+        KAFKA_ACTIONS_GROUP: `${run}-actions`,
+        KAFKA_CLIENT_ID: run,
+        PAYLOAD_KEYS: `scan:${randomBytes(32).toString('base64')}`,
+        PAYLOAD_KEYS_FILE: '',
+        API_PORT: String(apiPort),
+        API_IDENTITIES_FILE: identities,
+        WORKER_METRICS_ADDRESS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    engine.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    engine.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    await eventually(() => output.join(''), (text) => text.includes('referral-engine running'), 60_000, 'engine start');
+  });
+
+  afterAll(async () => {
+    if (engine && engine.exitCode === null) {
+      engine.kill('SIGTERM');
+      await new Promise((r) => engine.once('exit', r));
+    }
+    await harness.close();
+  });
+
+  it('keeps every person field out of every log line', async () => {
+    const api = `http://127.0.0.1:${apiPort}`;
+    const referral = detected({
+      persons: [
+        { role: 'VICTIM', name: 'Zarmina Qadeer-Logscan', age: 17, contact: '+92-321-7654321', location: 'House 12, Street 9, Mardan', health: 'untreated burn wound', nationality: 'PK', documents: ['CNIC 17301-7654321-2'] },
+        { role: 'SUSPECT', name: 'Haroon Baigzai-Logscan', contact: 'haroon.logscan@example.invalid' },
+      ],
+    });
+    const poison = { ...referral, referralId: `${referral.referralId}-bad`, facts: { ...referral.facts, location: { province: 'NOWHERE', district: 'x' } } };
+    await harness.produce([intakeRecord(topics.KAFKA_TOPIC_INTAKE, poison as never), intakeRecord(topics.KAFKA_TOPIC_INTAKE, referral)]);
+
+    const get = (key: string) => fetch(`${api}/referrals/${referral.referralId}`, { headers: { authorization: `Bearer ${key}` } });
+    const detail = await eventually(
+      async () => (await get(keys.fia)).json() as Promise<{ referral?: { stage: string }; persons?: Array<{ name: string }> }>,
+      (d) => d.referral?.stage === 'SCREENING',
+      60_000,
+      'referral in screening',
+    );
+    // The data is there for those who need it: the API returns it to the lead agency.
+    expect(detail.persons?.[0]?.name).toBe('Zarmina Qadeer-Logscan');
+    const act = (name: string, key: string, body: object) =>
+      fetch(`${api}/referrals/${referral.referralId}/actions/${name}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await act('acknowledge', keys.fia, {})).status).toBe(200);
+    // A rejected action whose text quotes personal data.
+    expect((await act('acknowledge', keys.swd, { reason: 'Zarmina Qadeer-Logscan asked' })).status).toBe(403);
+    expect((await act('complete-screening', keys.fia, { outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: true, consent: 'GIVEN' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 3_000));
+    engine.kill('SIGTERM');
+    await new Promise((r) => engine.once('exit', r));
+
+    const logs = output.join('');
+    expect(logs).toContain('referral started');
+    expect(logs).toContain('message dead-lettered');
+    const secrets = referral.persons.flatMap((p) => Object.values(p).flat()).filter((v): v is string => typeof v === 'string' && v.length > 4 && !['VICTIM', 'SUSPECT'].includes(v));
+    expect(secrets.length).toBeGreaterThan(6);
+    for (const value of [...secrets, keys.fia, keys.swd]) expect(logs, `log contains "${value}"`).not.toContain(value);
+  });
+});
