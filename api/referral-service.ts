@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, defaultPayloadConverter, type Client } from '@temporalio/client';
 import { startReferral, type StartDeps } from '../bridge/intake.js';
 import type { Person, ReferralDetectedV1 } from '../schemas/intake.js';
 import {
@@ -76,25 +76,38 @@ export class ReferralService {
     if (filter.open !== undefined) clauses.push(filter.open ? `ExecutionStatus = 'Running'` : `ExecutionStatus != 'Running'`);
     // An agency sees only referrals it is a party to.
     if (!seesAll) clauses.push(`Parties = ${quote(principal.agency)}`);
+    // Raw visibility rows: the summary needs only search attributes (stored unencrypted), so a
+    // row whose memo this process cannot decode does not break the whole list.
     const out: ReferralSummary[] = [];
-    for await (const wf of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(filter.limit, 1000) })) {
-      const sa = wf.typedSearchAttributes;
-      const deadline = sa.get({ name: 'NextDeadline', type: 'DATETIME' });
-      out.push({
-        referralId: wf.workflowId.replace(/^referral-/, ''),
-        status: wf.status.name,
-        stage: sa.get({ name: 'ReferralStage', type: 'KEYWORD' }),
-        caseType: sa.get({ name: 'CaseType', type: 'KEYWORD' }),
-        leadAgency: sa.get({ name: 'LeadAgency', type: 'KEYWORD' }),
-        province: sa.get({ name: 'Province', type: 'KEYWORD' }),
-        district: sa.get({ name: 'District', type: 'KEYWORD' }),
-        priority: sa.get({ name: 'Priority', type: 'KEYWORD' }),
-        slaBreached: sa.get({ name: 'SlaBreached', type: 'BOOL' }),
-        ...(deadline ? { nextDeadline: deadline.toISOString() } : {}),
-        startedAt: wf.startTime.toISOString(),
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await this.client.workflowService.listWorkflowExecutions({
+        namespace: this.client.options.namespace,
+        query: clauses.join(' AND '),
+        pageSize: Math.min(filter.limit, 1000),
+        ...(nextPageToken ? { nextPageToken } : {}),
       });
-      if (out.length >= filter.limit) break;
-    }
+      for (const raw of page.executions ?? []) {
+        const sa = (name: string) => searchAttribute(raw.searchAttributes?.indexedFields?.[name]);
+        const deadline = sa('NextDeadline');
+        const breached = sa('SlaBreached');
+        out.push({
+          referralId: (raw.execution?.workflowId ?? '').replace(/^referral-/, ''),
+          status: statusName(raw.status),
+          stage: asString(sa('ReferralStage')),
+          caseType: asString(sa('CaseType')),
+          leadAgency: asString(sa('LeadAgency')),
+          province: asString(sa('Province')),
+          district: asString(sa('District')),
+          priority: asString(sa('Priority')),
+          ...(typeof breached === 'boolean' ? { slaBreached: breached } : {}),
+          ...(typeof deadline === 'string' ? { nextDeadline: new Date(deadline).toISOString() } : {}),
+          startedAt: timestampIso(raw.startTime),
+        });
+        if (out.length >= filter.limit) return out;
+      }
+      nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+    } while (nextPageToken);
     return out;
   }
 
@@ -154,4 +167,28 @@ export class ReferralService {
 /** Visibility query literal: values come from validated enums or agency codes; quotes are escaped anyway. */
 function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+type RawPayload = Parameters<typeof defaultPayloadConverter.fromPayload>[0];
+
+function searchAttribute(payload: RawPayload | null | undefined): unknown {
+  if (!payload) return undefined;
+  const value = defaultPayloadConverter.fromPayload(payload);
+  return Array.isArray(value) && value.length === 1 ? value[0] : value;
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+const STATUS_NAMES = ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'];
+
+function statusName(status: number | null | undefined): string {
+  return STATUS_NAMES[status ?? 0] ?? 'UNSPECIFIED';
+}
+
+function timestampIso(ts: { seconds?: { toNumber(): number } | number | null; nanos?: number | null } | null | undefined): string {
+  if (!ts) return new Date(0).toISOString();
+  const seconds = typeof ts.seconds === 'number' ? ts.seconds : (ts.seconds?.toNumber() ?? 0);
+  return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
 }

@@ -46,38 +46,81 @@ export interface Publisher {
   disconnect(): Promise<void>;
 }
 
-/** Idempotent producer: a retried send never writes a record twice within the producer session. */
+/**
+ * Idempotent producer: a retried send never writes a record twice within the producer session.
+ *
+ * Sends go one at a time, and a send that failed ends the producer session: the next send uses a
+ * new producer (a new producer id). kafkajs rolls a partition's sequence number back when a
+ * produce request fails, though the broker may have written the batch (the broker went away
+ * before answering); a later batch with other records and the rolled-back sequence would then be
+ * taken by the broker for a duplicate and silently dropped. A new session cannot collide with
+ * the old one's sequences: what the failed send did write is written again (a duplicate by event
+ * id, which consumers drop), and nothing is lost. One send at a time, so that no other send takes
+ * a rolled-back sequence before the session is replaced.
+ */
 export function createPublisher({ kafka }: KafkaConnection): Publisher {
   // Retries are bounded: an activity that fails is retried by Temporal with the same event ids,
   // so a duplicate that slips through is dropped by consumers.
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const newProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  let producer: Producer = newProducer();
   let connected: Promise<void> | undefined;
+  /** The tail of the send queue. */
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  /** Drops the current session; the next send connects a new producer. */
+  const endSession = (failed: Producer) => {
+    if (producer !== failed) return;
+    producer = newProducer();
+    connected = undefined;
+    failed.disconnect().catch(() => undefined);
+  };
+  const connect = (): Promise<void> => {
+    const current = producer;
+    // A failed connect is forgotten, so the next publish (a retried activity) connects again.
+    connected ??= current.connect().catch((err: unknown) => {
+      endSession(current);
+      throw err;
+    });
+    return connected;
+  };
   return {
-    connect() {
-      connected ??= producer.connect();
-      return connected;
-    },
-    async publish(records) {
-      if (records.length === 0) return;
-      await this.connect();
+    connect,
+    publish(records) {
+      if (records.length === 0) return Promise.resolve();
       const byTopic = new Map<string, OutboundRecord[]>();
       for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, rs]) => ({
-          topic,
-          messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-        })),
+      return serially(async () => {
+        await connect();
+        const current = producer;
+        try {
+          await current.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, rs]) => ({
+              topic,
+              messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+            })),
+          });
+        } catch (err) {
+          endSession(current);
+          throw err;
+        }
       });
     },
-    async disconnect() {
-      if (connected) await producer.disconnect();
-      connected = undefined;
+    disconnect() {
+      return serially(async () => {
+        if (connected) await producer.disconnect();
+        connected = undefined;
+      });
     },
   };
 }

@@ -7,6 +7,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     kafkaBrokers: string;
+    /** STACK_DIR and *_PORT of the test stack: `bash scripts/stack.sh stop|start temporal|kafka` with it restarts one part (fault tests). */
+    stackEnv: Record<string, string>;
   }
 }
 
@@ -36,5 +38,6 @@ export default function setup(project: TestProject): () => void {
   stack('up');
   project.provide('temporalAddress', `127.0.0.1:${ports.TEMPORAL_PORT}`);
   project.provide('kafkaBrokers', `127.0.0.1:${ports.KAFKA_PORT}`);
+  project.provide('stackEnv', { ...ports, STACK_DIR: stackDir });
   return () => stack('down');
 }

@@ -1,0 +1,306 @@
+/**
+ * Need to know, end to end: referrals with distinctive personal data go through intake and a
+ * run of agency actions (acknowledge, screening, justice and protection steps, a rejected
+ * action, a re-classification) and an SLA breach escalated up the ladder; then EVERY topic on
+ * the broker is read from the beginning, and no value of any person's field may appear in any
+ * record's key, value or headers, except on the intake topic the detecting agency wrote them to.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { answerTopic, startActionsBridge } from '../../bridge/actions.js';
+import { createDeadLetters } from '../../bridge/dead-letters.js';
+import { startIntakeBridge } from '../../bridge/index.js';
+import { KeyRing } from '../../codec/aes-gcm-codec.js';
+import { createDataConverter } from '../../codec/data-converter.js';
+import type { Topics } from '../../config/env.js';
+import { encodeCloudEvent } from '../../messaging/cloudevents.js';
+import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
+import { intakeRecord } from '../../scripts/intake-event.js';
+import { AgencyCode } from '../../schemas/common.js';
+import type { Person, ReferralDetectedV1 } from '../../schemas/intake.js';
+import type { Policy } from '../../schemas/policy.js';
+import { justiceStateQuery, justiceWorkflowId, protectionStateQuery, protectionWorkflowId, referralStateQuery } from '../../workflows/messages.js';
+import { createLogger } from '../../workers/logger.js';
+import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
+import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
+import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
+import { readTopics } from '../support/topic-reader.js';
+
+const temporalAddress = inject('temporalAddress');
+const brokers = inject('kafkaBrokers');
+const run = uniqueId('ntk');
+const topics: Topics = {
+  intake: `${run}.intake`,
+  actions: `${run}.actions`,
+  deadLetter: `${run}.dead-letter`,
+  events: `${run}.events`,
+  notifyPrefix: `${run}.notify.`,
+};
+const notifyTopics = [...new Set(AgencyCode.options.map((a) => answerTopic(topics, a)))];
+const taskQueue = `${run}-queue`;
+const logger = createLogger({ level: 'warn' });
+const dataConverter = createDataConverter(new KeyRing('ntk', { ntk: randomBytes(32) }));
+
+/** In every person's value: any record holding it carries that person's data. */
+const token = `q${randomBytes(5).toString('hex')}`;
+const digits = () => String(randomInt(1_000_000, 9_999_999));
+
+const victimA: Person = {
+  role: 'VICTIM',
+  name: `Gulnaz Tarkhanova ${token}`,
+  age: 22,
+  gender: 'F',
+  nationality: `Uzbek national ${token}`,
+  contact: `+92-301-${digits()} / gulnaz.${token}@example.invalid`,
+  location: `House 17-B, Gali ${token}, Shadbagh, Lahore`,
+  health: `Fractured wrist and malnutrition ${token}`,
+  documents: [`Passport FA${digits()}`, `CNIC 35202-${digits()}-4`],
+};
+const suspectA: Person = {
+  role: 'SUSPECT',
+  name: `Rashid Durrani ${token}`,
+  contact: `+971-50-${digits()}`,
+  location: `Flat 9, Al Qusais ${token}, Dubai`,
+};
+const complainantB: Person = {
+  role: 'COMPLAINANT',
+  name: `Sadia Parveen ${token}`,
+  contact: `sadia.${token}@mail.example.invalid`,
+  location: `Mohallah Shah Jamal ${token}, Gujrat`,
+  health: `Panic attacks since the interview ${token}`,
+};
+const witnessC: Person = {
+  role: 'WITNESS',
+  name: `Imran Yousafzai ${token}`,
+  contact: `+92-345-${digits()}`,
+  location: `Shop 4, Hashtnagri ${token}, Peshawar`,
+};
+
+/** Every string the persons hold (4 characters or more), and the run's token itself. */
+const personalValues = [victimA, suspectA, complainantB, witnessC]
+  .flatMap((p) => Object.values(p).flatMap((v) => (Array.isArray(v) ? v : [v])))
+  .filter((v): v is string => typeof v === 'string' && v.length >= 4 && !['VICTIM', 'SUSPECT', 'WITNESS', 'COMPLAINANT'].includes(v));
+
+/** The acknowledge clock of an urgent referral runs 4 s here, so its ladder (reminder … national committee) fires within the test. */
+function policyWithFastUrgentAcknowledge(): Policy {
+  const policy = shippedPolicy();
+  return { ...policy, sla: { ...policy.sla, acknowledge: { deadline: { hours: 24 }, urgentDeadline: { hours: 4 / 3600 } } } };
+}
+
+const fia = { actorId: 'fia-officer-21', agency: 'FIA', role: 'OFFICER' } as const;
+const swd = { actorId: 'swd-officer-4', agency: 'SWD', role: 'OFFICER' } as const;
+
+describe('need to know: no personal data on any topic', () => {
+  const harness = new KafkaHarness(brokers);
+  let connection: Connection;
+  let client: Client;
+  let nativeConnection: NativeConnection;
+  let worker: Worker;
+  let workerRun: Promise<void>;
+  let publisher: Publisher;
+  let intake: ConsumerRun;
+  let actions: ConsumerRun;
+  let notifications: ReadRecord[];
+
+  const answersTo = (actionId: string) => notifications.filter((n) => n.headers['ce_id'] === `${actionId}/answer`);
+  /** Sends an action as an agency would and waits for its answer; returns the answer's type. */
+  const act = async (type: string, data: { referralId: string } & Record<string, unknown>): Promise<string> => {
+    const id = uniqueId('ntk-action');
+    await harness.produce([encodeCloudEvent(topics.actions, { id, source: 'urn:agency:test', type, subject: data.referralId, time: new Date().toISOString(), data })]);
+    const [answer] = await eventually(() => answersTo(id), (a) => a.length > 0, 60_000, `answer to ${type}`);
+    return answer!.headers['ce_type']!;
+  };
+
+  beforeAll(async () => {
+    await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
+    connection = await Connection.connect({ address: temporalAddress });
+    client = new Client({ connection, dataConverter });
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-engine`, logger }));
+    worker = await createReferralWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
+      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
+      dataConverter,
+    });
+    workerRun = worker.run();
+    notifications = await harness.collect(notifyTopics);
+    const deadLetters = createDeadLetters(publisher, topics.deadLetter, logger);
+    intake = await startIntakeBridge({
+      kafka: createKafka({ brokers: [brokers], clientId: `${run}-intake`, logger }),
+      client,
+      logger,
+      groupId: `${run}-intake`,
+      intakeTopic: topics.intake,
+      taskQueue,
+      policy: policyWithFastUrgentAcknowledge(),
+      deadLetters,
+    });
+    actions = await startActionsBridge({
+      kafka: createKafka({ brokers: [brokers], clientId: `${run}-actions`, logger }),
+      client,
+      logger,
+      groupId: `${run}-actions`,
+      actionsTopic: topics.actions,
+      topics,
+      publisher,
+      source: 'urn:referral-engine:test',
+      deadLetters,
+    });
+  });
+
+  afterAll(async () => {
+    await intake?.stop();
+    await actions?.stop();
+    worker?.shutdown();
+    await workerRun;
+    await publisher?.disconnect();
+    await harness.close();
+    await nativeConnection?.close();
+    await connection?.close();
+  });
+
+  it('referrals with personal data go through intake, actions and an SLA escalation; no topic but intake holds any of it', async () => {
+    // A: cross-border trafficking (FIA leads, SWD supports, MOI informed), through both tracks.
+    const a: ReferralDetectedV1 = detected({ persons: [victimA, suspectA] });
+    // B: a job-ad case with a victim at risk: urgent, its 4 s acknowledge clock is left to breach and escalate.
+    const b: ReferralDetectedV1 = detected({
+      sourceAgency: 'NCCIA',
+      persons: [complainantB],
+      facts: {
+        caseType: 'FRAUDULENT_JOB_AD',
+        location: { province: 'PUNJAB', district: 'Gujrat' },
+        flags: { minor: false, victimAbroad: false, victimAtRisk: true, organisedNetwork: false, crossBorder: false },
+        online: { platform: 'social-media', url: 'https://example.invalid/jobs/4411' },
+      },
+    });
+    // C: case type unknown: unrouted to the district committee, which classifies it.
+    const c: ReferralDetectedV1 = detected({ persons: [witnessC], facts: { caseType: 'UNKNOWN', location: { province: 'KHYBER_PAKHTUNKHWA', district: 'Peshawar' } } });
+    await harness.produce([a, b, c].map((r) => intakeRecord(topics.intake, r, `urn:agency:${r.sourceAgency.toLowerCase()}`)));
+
+    const referralState = (id: string) => client.workflow.getHandle(`referral-${id}`).query(referralStateQuery);
+    await eventually(() => referralState(a.referralId).catch(() => undefined), (s) => s?.stage === 'SCREENING', 60_000, 'A waiting for acknowledgement');
+
+    // A: the lead acknowledges and screens; both tracks start.
+    expect(await act('referral.action.acknowledge.v1', { referralId: a.referralId, actor: fia, reason: 'officer assigned' })).toBe('referral.action.accepted.v1');
+    expect(
+      await act('referral.action.complete-screening.v1', {
+        referralId: a.referralId,
+        actor: fia,
+        outcome: 'CONFIRMED',
+        victimIdentified: true,
+        victimAtRisk: true,
+        consent: 'GIVEN',
+        reason: 'indicators of forced labour confirmed at interview',
+      }),
+    ).toBe('referral.action.accepted.v1');
+    // An agency that is no party is refused, on its own topic.
+    expect(await act('referral.action.acknowledge.v1', { referralId: a.referralId, actor: { actorId: 'nccia-1', agency: 'NCCIA', role: 'OFFICER' } })).toBe(
+      'referral.action.rejected.v1',
+    );
+    const justice = client.workflow.getHandle(justiceWorkflowId(a.referralId));
+    const protection = client.workflow.getHandle(protectionWorkflowId(a.referralId));
+    await eventually(() => justice.query(justiceStateQuery).catch(() => undefined), (s) => s?.stage === 'REGISTRATION', 30_000, 'justice track of A');
+    await eventually(() => protection.query(protectionStateQuery).catch(() => undefined), (s) => s?.stage === 'IMMEDIATE_PROTECTION', 30_000, 'protection track of A');
+
+    // Justice and protection steps of A.
+    expect(await act('referral.action.register-case.v1', { referralId: a.referralId, actor: fia, decision: 'REGISTERED', caseNumber: 'FIR-77/2026' })).toBe('referral.action.accepted.v1');
+    expect(await act('referral.action.investigation-report.v1', { referralId: a.referralId, actor: fia, kind: 'INTERIM' })).toBe('referral.action.accepted.v1');
+    expect(await act('referral.action.protection-placement.v1', { referralId: a.referralId, actor: swd, placement: 'SHELTER' })).toBe('referral.action.accepted.v1');
+    expect(
+      await act('referral.action.reintegration-plan.v1', {
+        referralId: a.referralId,
+        actor: swd,
+        partner: 'IOM',
+        tasks: [
+          { taskId: 'T1', kind: 'MEDICAL', partner: 'IOM' },
+          { taskId: 'T2', kind: 'LIVELIHOOD', partner: 'SSDO' },
+        ],
+      }),
+    ).toBe('referral.action.accepted.v1');
+    expect(
+      await act('referral.action.complete-task.v1', {
+        referralId: a.referralId,
+        actor: { actorId: 'iom-case-9', agency: 'PARTNER', role: 'PARTNER', organisation: 'IOM' },
+        taskId: 'T1',
+        outcome: 'DONE',
+        notes: 'treatment completed at the partner clinic',
+      }),
+    ).toBe('referral.action.accepted.v1');
+
+    // C: the district committee classifies it; it is routed.
+    await eventually(() => referralState(c.referralId).catch(() => undefined), (s) => s?.stage === 'UNROUTED', 30_000, 'C unrouted');
+    expect(
+      await act('referral.action.reclassify.v1', {
+        referralId: c.referralId,
+        actor: { actorId: 'ahtc-d-sec-1', agency: 'AHTC-D', role: 'SUPERVISOR' },
+        caseType: 'SMUGGLING',
+        reason: 'irregular crossing arranged for payment',
+      }),
+    ).toBe('referral.action.accepted.v1');
+
+    // B: the breach climbs the ladder to the national committee and the ministries; then NCCIA acknowledges.
+    const sla = await eventually(
+      () => notifications.filter((n) => n.key === b.referralId && n.headers['ce_type'] === 'referral.sla.v1').map((n) => JSON.parse(n.value!.toString()) as { kind: string; rung: string; recipient: string }),
+      (found) => found.some((d) => d.rung === 'national-committee'),
+      60_000,
+      'SLA escalation of B to the national committee',
+    );
+    expect(sla.map((d) => d.kind)).toEqual(expect.arrayContaining(['REMINDER', 'BREACH', 'ESCALATION']));
+    expect(await act('referral.action.acknowledge.v1', { referralId: b.referralId, actor: { actorId: 'nccia-2', agency: 'NCCIA', role: 'OFFICER' } })).toBe('referral.action.accepted.v1');
+
+    // The last steps' events are on the broker before reading.
+    await eventually(
+      () => notifications.filter((n) => n.key === c.referralId && n.headers['ce_type'] === 'referral.routed.v1'),
+      (found) => found.length > 0,
+      30_000,
+      'C routed after re-classification',
+    );
+    await eventually(
+      () => notifications.filter((n) => n.key === a.referralId && n.headers['ce_type'] === 'referral.stage.v1' && n.value!.toString().includes('PARTNER_TASK_COMPLETED')),
+      (found) => found.length > 0,
+      30_000,
+      'stage event of the completed task',
+    );
+
+    // Read every topic on the broker, internal ones included, from the beginning.
+    const kafka = new Kafka({ clientId: `${run}-scan`, brokers: [brokers], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const allTopics = await admin.listTopics();
+    await admin.disconnect();
+    expect(allTopics).toEqual(expect.arrayContaining([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]));
+    const records = await readTopics(brokers, allTopics, 90_000);
+
+    const text = (r: ReadRecord) => [r.key ?? '', r.value?.toString('utf8') ?? '', ...Object.entries(r.headers).flat()].join('\n').toLowerCase();
+    // The scan sees personal data where it is by design: what the detecting agency sent.
+    const sent = records.filter((r) => r.topic === topics.intake).map(text).join('\n');
+    for (const value of personalValues) expect(sent, 'intake topic holds the sent persons').toContain(value.toLowerCase());
+
+    const leaks: string[] = [];
+    for (const r of records) {
+      if (r.topic === topics.intake) continue;
+      const haystack = text(r);
+      for (const value of [...personalValues, token]) {
+        if (haystack.includes(value.toLowerCase())) leaks.push(`${r.topic}/${r.partition}@${r.offset} (${r.headers['ce_type'] ?? 'no ce_type'}) holds "${value}"`);
+      }
+    }
+    expect(leaks).toEqual([]);
+
+    // And the scan covered what the engine wrote about these referrals: every kind of notification, the operators' stream, the actions.
+    const ours = new Set([a.referralId, b.referralId, c.referralId]);
+    const outbound = records.filter((r) => r.key !== null && ours.has(r.key) && r.topic !== topics.intake && r.topic !== topics.actions);
+    expect(new Set(outbound.map((r) => r.headers['ce_type']))).toEqual(
+      new Set(['referral.routed.v1', 'referral.unrouted.v1', 'referral.sla.v1', 'referral.stage.v1', 'referral.action.accepted.v1', 'referral.action.rejected.v1']),
+    );
+    expect(outbound.some((r) => r.topic === topics.events)).toBe(true);
+    expect(outbound.some((r) => r.topic === `${topics.notifyPrefix}partners`)).toBe(true);
+    expect(records.filter((r) => r.topic === topics.actions)).toHaveLength(10);
+    expect(allTopics.length).toBeGreaterThanOrEqual(4 + notifyTopics.length);
+  });
+});
