@@ -218,23 +218,27 @@ const deadLetterHeaderDescriptions: Record<keyof typeof DLQ_HEADERS, string> = {
   reason: `Why the message was dead-lettered: ${Object.entries(deadLetterReasons)
     .map(([reason, why]) => `${reason} (${why})`)
     .join('; ')}.`,
-  errors: 'A JSON array of strings, every error named by field: `data.facts.location.province: Invalid enum value …`.',
+  errors:
+    'A JSON array of strings, every error named by field: `data.facts.location.province: Invalid enum value. Expected …`. The values the message held are left out (not the part zod quotes as received, not the text a JSON error quotes).',
   topic: 'The topic the message was read from.',
   partition: 'Its partition (decimal).',
   offset: 'Its offset (decimal).',
   at: 'When it was dead-lettered (ISO 8601).',
+  sealed:
+    'The id of the payload key (PAYLOAD_KEYS) the value is sealed with: AES-256-GCM, `iv (12 bytes) || ciphertext || tag (16 bytes)`, AAD `referral-engine/dead-letter/v1`. The engine always seals a value; absent on a message without a value (and on dead letters written before sealing, whose value is as sent).',
 };
 
 const deadLetterMessage: JsonObject = {
   name: 'dead-letter',
   title: 'Dead letter',
   summary:
-    'A message of the intake or actions topic the engine could not accept, with its original key, value (byte for byte) and headers, plus `dlq-` headers saying why and where it came from. Once fixed, it can be re-driven to its source topic.',
+    'A message of the intake or actions topic the engine could not accept, with its original key and headers, its original value (byte for byte) sealed with the payload key named in `dlq-sealed`, plus `dlq-` headers saying why and where it came from. Once fixed, it can be re-driven to its source topic (`referrals redrive` unseals it).',
   contentType: 'application/octet-stream',
   headers: {
     type: 'object',
     description: 'The original headers, unchanged (ce_id, ce_type, … when there were any), and these:',
-    required: Object.values(DLQ_HEADERS),
+    // dlq-sealed is absent on a message without a value.
+    required: Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.sealed),
     properties: Object.fromEntries(
       (Object.keys(DLQ_HEADERS) as Array<keyof typeof DLQ_HEADERS>).map((key): [string, Json] => [
         DLQ_HEADERS[key],
@@ -244,7 +248,10 @@ const deadLetterMessage: JsonObject = {
       ]),
     ),
   },
-  payload: { description: 'The original value, byte for byte: it may not be JSON at all. An intake message holds personal data (persons).' },
+  payload: {
+    description:
+      'The original value, byte for byte (it may not be JSON at all), sealed with the payload key named in `dlq-sealed`: an intake message holds personal data (persons), readable only by `referrals redrive` and operators with the key.',
+  },
   bindings: { kafka: { key: { type: 'string', description: 'The original key (the referral id, when the sender set it).' }, bindingVersion: BINDING_VERSION } },
 };
 
@@ -341,7 +348,7 @@ export function buildAsyncApiDocument(): JsonObject {
         address: topics.deadLetter,
         title: 'Dead letters',
         description:
-          'Messages of the intake and actions topics that could not be accepted, kept with their original bytes: an invalid intake message may hold personal data, so access is for operators only. An invalid action is also answered (referral.action.rejected.v1, code VALIDATION) when its `data.actor.agency` can be read; an invalid intake message is not answered.',
+          'Messages of the intake and actions topics that could not be accepted, kept with their original bytes sealed with the payload key (`dlq-sealed` names it): an invalid intake message may hold personal data, which only `referrals redrive` and operators with the key can read. Access is for operators only. An invalid action is also answered (referral.action.rejected.v1, code VALIDATION) when its `data.actor.agency` can be read; an invalid intake message is not answered.',
         messages: { 'dead-letter': { $ref: '#/components/messages/dead-letter' } },
         bindings: topicBinding(topics.deadLetter),
       },

@@ -116,6 +116,11 @@ dlq-source-topic header, then commits that record. It stops when it has reached 
 topic as it was at the start (or after --limit records) and prints a line per 100 records and a
 summary.
 
+A value sealed by the engine (header dlq-sealed: <key id>) is unsealed with the engine's payload
+keys, so the source topic gets the exact original bytes; one without dlq-sealed goes as it is. A
+record sealed with a key id this process does not have stops the run (exit 1) naming the key id;
+that record and the ones after it stay uncommitted: add the key and run redrive again.
+
 Re-driven records go through the bridges again from the start: a message that is still invalid
 simply comes back to the dead-letter topic (with a new dlq-at), and a referral that was started
 meanwhile is recognised as a duplicate. Fix the cause (the consumer, the schema, the policy)
@@ -131,8 +136,9 @@ Options:
   --reason R        only records whose dlq-reason is R (INVALID_CLOUDEVENT, INVALID_EVENT,
                     UNKNOWN_EVENT_TYPE, ...); the others are passed over and the group moves
                     past them (use --from-beginning later to reach them again)
-  --dry-run         list what would be re-driven (topic, key, reason, fields at fault) and
-                    change nothing: no record produced, no offset committed
+  --dry-run         list what would be re-driven (topic, key, reason, fields at fault, sealing
+                    key id) without unsealing and change nothing: no record produced, no
+                    offset committed
   -h, --help        this text
 
 Examples:
@@ -140,8 +146,9 @@ Examples:
   referrals redrive --reason UNKNOWN_EVENT_TYPE --limit 500
 
 Environment (as for the engine, see README "Configuration"):
-  KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_TOPIC_DEAD_LETTER; LOG_LEVEL for the Kafka client's log
-  (silent unless set). No API key is needed.
+  KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_TOPIC_DEAD_LETTER; PAYLOAD_KEYS or PAYLOAD_KEYS_FILE
+  (read at the first sealed record); LOG_LEVEL for the Kafka client's log (silent unless set).
+  No API key is needed.
 
 ${exitCodesText}`,
 } as const;

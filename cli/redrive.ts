@@ -1,6 +1,9 @@
 import { connect as tcpConnect } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { DLQ_HEADERS } from '../bridge/dead-letters.js';
+import { KEY_ID_PATTERN, PayloadEncryptionError, type KeyRing } from '../codec/aes-gcm-codec.js';
+import { loadKeyRing } from '../codec/keys.js';
+import { unseal } from '../codec/seal.js';
 import { loadEngineConfig, type EngineConfig } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
 import { createKafka, createPublisher, type KafkaConnection, type Publisher } from '../messaging/kafka.js';
@@ -155,7 +158,7 @@ export async function redrive(args: string[], io: Io): Promise<ExitCode> {
     }
     io.out(`${what}: ${total} record(s) to read on ${dlq}${options.reason ? `, only those with dlq-reason ${options.reason}` : ''}${options.limit ? `, at most ${options.limit}` : ''}`);
     if (!options.dryRun) publisher = createPublisher(connection);
-    const counts = await readAndRedrive(connection, { dlq, plan, options, publisher, topics, io });
+    const counts = await readAndRedrive(connection, { dlq, plan, options, publisher, topics, io, keyRing: keyRingLoader(config) });
     const remaining = plan.reduce((n, p) => n + Number(p.end > p.next ? p.end - p.next : 0n), 0);
     io.out(summary(what, dlq, counts, remaining, options));
     return EXIT.OK;
@@ -190,6 +193,41 @@ interface ReadContext {
   publisher: Publisher | undefined;
   topics: Set<string>;
   io: Io;
+  /** The engine's payload keys, loaded at the first sealed dead letter (a topic without any needs none). */
+  keyRing: () => KeyRing;
+}
+
+/** Loads the key ring once, from the same variables as the engine (PAYLOAD_KEYS or PAYLOAD_KEYS_FILE). */
+function keyRingLoader(config: EngineConfig): () => KeyRing {
+  let keyRing: KeyRing | undefined;
+  return () => (keyRing ??= loadKeyRing(config.payloadKeys));
+}
+
+/** A key id read from a header, quoted when it is a plain id (it is printed). */
+function quotedKeyId(id: string): string {
+  return KEY_ID_PATTERN.test(id) ? `"${id}"` : '(not a valid key id)';
+}
+
+/**
+ * The original value of a dead letter: unsealed with the payload key named by its `dlq-sealed`
+ * header, or as it is when it has none (a dead letter written without sealing). A key this
+ * process lacks, or a value that fails authentication, stops the run (exit 1) naming the key id.
+ */
+export function originalValue(value: Buffer | null, sealedWith: string | undefined, keyRing: () => KeyRing, where: string): Buffer | null {
+  if (sealedWith === undefined || value === null) return value;
+  let ring: KeyRing;
+  try {
+    ring = keyRing();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new CliError(EXIT.USAGE, `${where} is sealed with payload key ${quotedKeyId(sealedWith)}, but no payload key can be loaded (left uncommitted for the next run): ${err.message}`);
+  }
+  try {
+    return unseal(ring, value, sealedWith);
+  } catch (err) {
+    if (!(err instanceof PayloadEncryptionError)) throw err;
+    throw new CliError(EXIT.REJECTED, `${where}: ${err.message}. It and the records after it are left uncommitted for the next run.`);
+  }
 }
 
 async function readAndRedrive(connection: KafkaConnection, ctx: ReadContext): Promise<Counts> {
@@ -237,6 +275,7 @@ async function readAndRedrive(connection: KafkaConnection, ctx: ReadContext): Pr
         const where = `${dlq}/${partition}@${message.offset}`;
         const reason = header(message.headers, DLQ_HEADERS.reason);
         const source = header(message.headers, DLQ_HEADERS.topic);
+        const sealedWith = header(message.headers, DLQ_HEADERS.sealed);
         const key = message.key?.toString('utf8') ?? null;
         counts.read += 1;
         try {
@@ -248,13 +287,16 @@ async function readAndRedrive(connection: KafkaConnection, ctx: ReadContext): Pr
           } else if (options.dryRun) {
             counts.redriven += 1;
             counts.byTopic.set(source, (counts.byTopic.get(source) ?? 0) + 1);
-            io.out(`would re-drive ${where} -> ${source}  key ${key ?? '-'}  reason ${reason ?? '-'}  fields ${faultFields(header(message.headers, DLQ_HEADERS.errors))}`);
+            // Listed, not unsealed: a dry run needs no key.
+            const sealed = sealedWith === undefined ? '' : `  sealed ${quotedKeyId(sealedWith).replaceAll('"', '')}`;
+            io.out(`would re-drive ${where} -> ${source}  key ${key ?? '-'}  reason ${reason ?? '-'}  fields ${faultFields(header(message.headers, DLQ_HEADERS.errors))}${sealed}`);
           } else {
             if (!ctx.topics.has(source)) {
               throw new CliError(EXIT.REJECTED, `${where}: its ${DLQ_HEADERS.topic} "${source}" is not a topic on the broker; create it (or pass the record over with --reason) and run redrive again`);
             }
-            // The original bytes, key and headers, so the bridge sees exactly what the agency sent.
-            await publisher!.publish([{ topic: source, key, value: message.value, headers: originalHeaders(message.headers) }]);
+            // The original bytes (unsealed), key and headers, so the bridge sees exactly what the agency sent.
+            const value = originalValue(message.value, sealedWith, ctx.keyRing, where);
+            await publisher!.publish([{ topic: source, key, value, headers: originalHeaders(message.headers) }]);
             counts.redriven += 1;
             counts.byTopic.set(source, (counts.byTopic.get(source) ?? 0) + 1);
           }

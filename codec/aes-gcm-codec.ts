@@ -9,8 +9,8 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 /** Metadata naming the key a payload was encrypted with. */
 export const KEY_ID_METADATA = 'encryption-key-id';
 export const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
 const ALGORITHM = 'aes-256-gcm';
 
 /** Key ids travel in payload metadata and in environment variables: keep them plain. */
@@ -29,6 +29,38 @@ export class PayloadEncryptionError extends Error {
     readonly keyId?: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * AES-256-GCM with a random 12-byte iv: `iv || ciphertext || tag (16 bytes)`. `aad`, when given,
+ * is authenticated but not stored: decryption needs the same one. The one place the engine
+ * encrypts: the payload codec and the dead-letter seal (codec/seal.ts) both use it.
+ */
+export function gcmEncrypt(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv);
+  if (aad) cipher.setAAD(aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, ciphertext, cipher.getAuthTag()]);
+}
+
+/**
+ * Reverses gcmEncrypt: the plaintext, or why not: 'TOO_SHORT' (no room for an iv and a tag) or
+ * 'AUTHENTICATION_FAILED' (altered, another key, or another aad). Never throws.
+ */
+export function gcmDecrypt(key: Uint8Array, data: Uint8Array, aad?: Uint8Array): Buffer | 'TOO_SHORT' | 'AUTHENTICATION_FAILED' {
+  if (data.length < IV_BYTES + TAG_BYTES) return 'TOO_SHORT';
+  const iv = data.subarray(0, IV_BYTES);
+  const tag = data.subarray(data.length - TAG_BYTES);
+  const ciphertext = data.subarray(IV_BYTES, data.length - TAG_BYTES);
+  try {
+    const decipher = createDecipheriv(ALGORITHM, key, iv);
+    decipher.setAuthTag(tag);
+    if (aad) decipher.setAAD(aad);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch {
+    return 'AUTHENTICATION_FAILED';
   }
 }
 
@@ -100,16 +132,13 @@ export class AesGcmCodec implements PayloadCodec {
   private encrypt(payload: Payload): Payload {
     const keyId = this.keyRing.activeKeyId;
     const key = this.keyRing.key(keyId)!;
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(ALGORITHM, key, iv);
     const plaintext = PayloadMessage.encode(payload).finish();
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return {
       metadata: {
         encoding: textEncoder.encode(ENCRYPTED_ENCODING),
         [KEY_ID_METADATA]: textEncoder.encode(keyId),
       },
-      data: Buffer.concat([iv, ciphertext, cipher.getAuthTag()]),
+      data: gcmEncrypt(key, plaintext),
     };
   }
 
@@ -127,19 +156,11 @@ export class AesGcmCodec implements PayloadCodec {
         keyId,
       );
     }
-    const data = payload.data ?? new Uint8Array();
-    if (data.length < IV_BYTES + TAG_BYTES) {
+    const plaintext = gcmDecrypt(key, payload.data ?? new Uint8Array());
+    if (plaintext === 'TOO_SHORT') {
       throw new PayloadEncryptionError(`encrypted payload (key id "${keyId}") is too short to hold an iv and a tag`, 'MALFORMED_CIPHERTEXT', keyId);
     }
-    const iv = data.subarray(0, IV_BYTES);
-    const tag = data.subarray(data.length - TAG_BYTES);
-    const ciphertext = data.subarray(IV_BYTES, data.length - TAG_BYTES);
-    let plaintext: Buffer;
-    try {
-      const decipher = createDecipheriv(ALGORITHM, key, iv);
-      decipher.setAuthTag(tag);
-      plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
-    } catch {
+    if (plaintext === 'AUTHENTICATION_FAILED') {
       throw new PayloadEncryptionError(
         `encrypted payload failed authentication with key id "${keyId}": it was altered, or that id now names another key`,
         'DECRYPTION_FAILED',

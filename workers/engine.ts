@@ -50,6 +50,8 @@ async function main(): Promise<void> {
   const stops: Array<() => Promise<void>> = [];
 
   if (config.roles.includes('bridge')) {
+    // Dead letters keep the original bytes (an invalid intake keeps its persons): sealed with the payload key.
+    const deadLetters = createDeadLetters(publisher, config.kafka.topics.deadLetter, logger, { seal: keyRing });
     const connection = await Connection.connect({ address: config.temporal.address });
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     const bridge = await startIntakeBridge({
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
       intakeTopic: config.kafka.topics.intake,
       taskQueue: config.temporal.taskQueue,
       policy,
-      deadLetters: createDeadLetters(publisher, config.kafka.topics.deadLetter, logger),
+      deadLetters,
     });
     // Agencies' actions (`referral.action.*.v1`) become workflow updates; answers go to their topics.
     const actions = await startActionsBridge({
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
       topics: config.kafka.topics,
       publisher,
       source: `referral-engine/${config.temporal.namespace}`,
-      deadLetters: createDeadLetters(publisher, config.kafka.topics.deadLetter, logger),
+      deadLetters,
     });
     stops.push(async () => {
       await Promise.all([bridge.stop(), actions.stop()]);

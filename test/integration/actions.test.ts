@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startActionsBridge } from '../../bridge/actions.js';
 import { createDeadLetters } from '../../bridge/dead-letters.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
+import { unseal } from '../../codec/seal.js';
 import { createDataConverter } from '../../codec/data-converter.js';
 import type { Topics } from '../../config/env.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
@@ -32,7 +33,8 @@ const agencies = ['fia', 'nccia', 'pta', 'pkcert', 'beoe', 'oec', 'police', 'swd
 const notifyTopics = agencies.map((a) => `${topics.notifyPrefix}${a}`);
 const taskQueue = `${run}-queue`;
 const logger = createLogger({ level: 'warn' });
-const dataConverter = createDataConverter(new KeyRing('actions', { actions: randomBytes(32) }));
+const keyRing = new KeyRing('actions', { actions: randomBytes(32) });
+const dataConverter = createDataConverter(keyRing);
 
 /** A trafficking case across the border in Punjab: FIA leads; SWD supports; MOI is informed; NCCIA is no party. */
 const lead = { actorId: 'fia-officer-7', agency: 'FIA', role: 'OFFICER' } as const;
@@ -100,7 +102,7 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
       topics,
       publisher,
       source: 'urn:referral-engine:test',
-      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger),
+      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger, { seal: keyRing }),
     });
   });
 
@@ -239,11 +241,18 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
     await waitForAnswers(idOf(goodB));
     const dead = await eventually(() => deadLetters.filter((d) => d.key === key), (d) => d.length >= 3, 30_000, 'dead letters');
     expect(dead).toHaveLength(3);
-    expect(Buffer.compare(dead[0]!.value!, garbage)).toBe(0);
+    // Sealed with the payload key, as the engine writes them: unsealed, the original bytes.
+    for (const d of dead) expect(d.headers['dlq-sealed']).toBe('actions');
+    const opened = dead.map((d) => unseal(keyRing, d.value!, d.headers['dlq-sealed']!));
+    expect(Buffer.compare(opened[0]!, garbage)).toBe(0);
+    expect(dead[0]!.value!.includes(garbage)).toBe(false);
     expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'INVALID_CLOUDEVENT', 'dlq-source-topic': topics.actions, ce_id: 'garbage-1' });
     expect(JSON.parse(dead[0]!.headers['dlq-errors']!)[0]).toMatch(/^value: not valid JSON/);
     expect(dead[1]!.headers['dlq-reason']).toBe('INVALID_EVENT');
-    expect(Buffer.compare(dead[1]!.value!, Buffer.from(invalid.value as string))).toBe(0);
+    expect(Buffer.compare(opened[1]!, Buffer.from(invalid.value as string))).toBe(0);
+    expect(Buffer.compare(opened[2]!, Buffer.from(unknownType.value as string))).toBe(0);
+    // dlq-errors names the field at fault, not the value sent.
+    expect(dead[1]!.headers['dlq-errors']).not.toContain('CHIEF');
     expect(JSON.parse(dead[1]!.headers['dlq-errors']!)).toEqual([expect.stringMatching(/^data\.actor\.role: /)]);
     expect(dead[2]!.headers['dlq-reason']).toBe('UNKNOWN_EVENT_TYPE');
     expect(JSON.parse(dead[2]!.headers['dlq-errors']!)).toEqual([expect.stringMatching(/^type: /)]);

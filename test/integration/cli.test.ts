@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,9 +7,12 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256Hex } from '../../api/auth.js';
+import { createDeadLetters } from '../../bridge/dead-letters.js';
+import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import { ReferralService } from '../../api/referral-service.js';
 import { buildApi, type ApiApp } from '../../api/server.js';
 import type { ApiRole, Identity } from '../../config/identities.js';
+import { createLogger } from '../../workers/logger.js';
 import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
@@ -236,6 +240,71 @@ describe('referrals CLI against the API on the real Temporal dev server, and red
     const noTopic = await redrive([], { KAFKA_TOPIC_DEAD_LETTER: topics.missing });
     expect(noTopic.code).toBe(4);
     expect(noTopic.stderr).toContain(`no topic "${topics.missing}"`);
+  });
+
+  it('re-drives sealed dead letters with their exact original bytes; a key it lacks stops it (exit 1), uncommitted', async () => {
+    const sealedTopics = { deadLetter: `${run}.sealed.dead-letter`, intake: `${run}.sealed.intake` };
+    await harness.createTopics([sealedTopics.deadLetter, sealedTopics.intake]);
+    const kNew = randomBytes(32);
+    const kOld = randomBytes(32);
+    const kGone = randomBytes(32);
+    const engineRing = new KeyRing('dl-new', { 'dl-new': kNew, 'dl-old': kOld });
+    const victim = `Sealed Victim ${run}`;
+    const key = `${run}-S`; // one key: one partition, so the order below is the order read
+    const original = (id: string) => ({ ce_specversion: '1.0', ce_id: id, ce_source: 'urn:agency:fia', ce_type: 'referral.detected.v1', 'content-type': 'application/json' });
+    const letters = [
+      // Sealed before a rotation (old key), without sealing (a dead letter written before), with a key the CLI lacks, after the rotation.
+      { id: `${run}-s1`, ring: engineRing.withActive('dl-old'), value: Buffer.from(JSON.stringify({ referralId: `${run}-s1`, persons: [{ role: 'VICTIM', name: victim }] })) },
+      { id: `${run}-s2`, ring: undefined, value: Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x22, 0x7d]) },
+      { id: `${run}-s3`, ring: new KeyRing('dl-gone', { 'dl-gone': kGone }), value: Buffer.from(JSON.stringify({ referralId: `${run}-s3`, persons: [{ role: 'VICTIM', name: victim }] })) },
+      { id: `${run}-s4`, ring: engineRing, value: Buffer.from([0x00, 0xc3, 0x28, 0xff]) },
+    ];
+    // Written by the engine's own dead-letter writer, then put on the broker.
+    const written = new RecordingPublisher();
+    const quiet = createLogger({ level: 'silent' });
+    for (const [i, l] of letters.entries()) {
+      const inbound = { topic: sealedTopics.intake, partition: 0, offset: String(i), key: Buffer.from(key), value: Buffer.from(l.value), headers: original(l.id) };
+      await createDeadLetters(written, sealedTopics.deadLetter, quiet, l.ring ? { seal: l.ring } : {}).send(inbound, 'INVALID_EVENT', ['data.facts.location.province: Invalid enum value'], {
+        heartbeat: async () => {},
+        isStopping: () => false,
+      });
+    }
+    expect(written.records.map((r) => r.headers['dlq-sealed'])).toEqual(['dl-old', undefined, 'dl-gone', 'dl-new']);
+    for (const r of written.records) expect(Buffer.from(r.value as Buffer).includes(Buffer.from(victim))).toBe(false);
+    await harness.produce(written.records);
+    const intake = await harness.collect([sealedTopics.intake]);
+    const keysEnv = (...ids: Array<[string, Buffer]>) => ({ PAYLOAD_KEYS: ids.map(([id, k]) => `${id}:${k.toString('base64')}`).join(','), PAYLOAD_KEYS_FILE: '', PAYLOAD_ACTIVE_KEY: '' });
+    const env = { KAFKA_TOPIC_DEAD_LETTER: sealedTopics.deadLetter };
+
+    // A dry run lists without unsealing: it needs no key at all.
+    const dry = await redrive(['--dry-run'], { ...env, PAYLOAD_KEYS: '', PAYLOAD_ACTIVE_KEY: '', PAYLOAD_KEYS_FILE: join(dir, 'no-such-keys.json') });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout.match(/^would re-drive /gm)).toHaveLength(4);
+    expect(dry.stdout.match(/  sealed dl-(old|gone|new)$/gm)).toEqual(['  sealed dl-old', '  sealed dl-gone', '  sealed dl-new']);
+    expect(dry.stdout).not.toContain(victim);
+
+    // With the engine's keys (old and new): the first two are re-driven, the third stops the run, uncommitted.
+    const stopped = await redrive([], { ...env, ...keysEnv(['dl-new', kNew], ['dl-old', kOld]) });
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stderr).toContain(`${sealedTopics.deadLetter}/`);
+    expect(stopped.stderr).toContain('"dl-gone"');
+    expect(stopped.stderr).toContain('known: dl-new, dl-old');
+    for (const k of [kNew, kOld, kGone]) expect(stopped.stderr).not.toContain(k.toString('base64'));
+    await eventually(() => intake.length, (n) => n >= 2, 30_000, 'the two records before the unknown key');
+
+    // Once the key is there, the run goes on from the record it stopped at.
+    const resumed = await redrive([], { ...env, ...keysEnv(['dl-new', kNew], ['dl-old', kOld], ['dl-gone', kGone]) });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`re-drove 2 of 2 record(s) read from ${sealedTopics.deadLetter} (${sealedTopics.intake}: 2)`);
+    await eventually(() => intake.length, (n) => n >= 4, 30_000, 'all four on the intake topic');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(intake.map((r) => r.headers['ce_id'])).toEqual(letters.map((l) => l.id));
+    for (const letter of letters) {
+      const back = intake.find((r) => r.headers['ce_id'] === letter.id)!;
+      expect(back.key).toBe(key);
+      expect(Buffer.compare(back.value!, letter.value), letter.id).toBe(0);
+      expect(back.headers).toEqual(original(letter.id));
+    }
   });
 
   it('re-drives a larger backlog with a progress line per 100 records, each record once', async () => {

@@ -1,9 +1,11 @@
 /**
  * Need to know, end to end: referrals with distinctive personal data go through intake and a
  * run of agency actions (acknowledge, screening, justice and protection steps, a rejected
- * action, a re-classification) and an SLA breach escalated up the ladder; then EVERY topic on
- * the broker is read from the beginning, and no value of any person's field may appear in any
- * record's key, value or headers, except on the intake topic the detecting agency wrote them to.
+ * action, a re-classification) and an SLA breach escalated up the ladder, and invalid intake
+ * messages full of personal data are dead-lettered; then EVERY topic on the broker is read from
+ * the beginning, and no value of any person's field may appear in any record's key, value or
+ * headers, except on the intake topic the detecting agency wrote them to. The dead-letter topic
+ * is not exempt: its values are sealed with the payload key, its headers quote no value.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
@@ -15,6 +17,7 @@ import { createDeadLetters } from '../../bridge/dead-letters.js';
 import { startIntakeBridge } from '../../bridge/index.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../../codec/data-converter.js';
+import { unseal } from '../../codec/seal.js';
 import type { Topics } from '../../config/env.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
 import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
@@ -42,7 +45,8 @@ const topics: Topics = {
 const notifyTopics = [...new Set(AgencyCode.options.map((a) => answerTopic(topics, a)))];
 const taskQueue = `${run}-queue`;
 const logger = createLogger({ level: 'warn' });
-const dataConverter = createDataConverter(new KeyRing('ntk', { ntk: randomBytes(32) }));
+const keyRing = new KeyRing('ntk', { ntk: randomBytes(32) });
+const dataConverter = createDataConverter(keyRing);
 
 /** In every person's value: any record holding it carries that person's data. */
 const token = `q${randomBytes(5).toString('hex')}`;
@@ -79,10 +83,24 @@ const witnessC: Person = {
   location: `Shop 4, Hashtnagri ${token}, Peshawar`,
 };
 
+/** In an invalid referral: her name put where the role goes (zod quotes a bad enum value it received). */
+const victimD = {
+  role: `Kiran Bibi ${token}` as Person['role'],
+  name: `Kiran Bibi ${token}`,
+  contact: `+92-321-${digits()}`,
+  location: `Mohallah Islampura ${token}, Sialkot`,
+  health: `Burns on both forearms ${token}`,
+} satisfies Person;
+/** An intake message that is not even JSON: a bare name (V8's JSON error quotes a short text whole). */
+const bareName = `Noor ${token}`;
+
 /** Every string the persons hold (4 characters or more), and the run's token itself. */
-const personalValues = [victimA, suspectA, complainantB, witnessC]
-  .flatMap((p) => Object.values(p).flatMap((v) => (Array.isArray(v) ? v : [v])))
-  .filter((v): v is string => typeof v === 'string' && v.length >= 4 && !['VICTIM', 'SUSPECT', 'WITNESS', 'COMPLAINANT'].includes(v));
+const personalValues = [
+  ...[victimA, suspectA, complainantB, witnessC, victimD]
+    .flatMap((p) => Object.values(p).flatMap((v) => (Array.isArray(v) ? v : [v])))
+    .filter((v): v is string => typeof v === 'string' && v.length >= 4 && !['VICTIM', 'SUSPECT', 'WITNESS', 'COMPLAINANT'].includes(v)),
+  bareName,
+];
 
 /** The acknowledge clock of an urgent referral runs 4 s here, so its ladder (reminder … national committee) fires within the test. */
 function policyWithFastUrgentAcknowledge(): Policy {
@@ -130,7 +148,8 @@ describe('need to know: no personal data on any topic', () => {
     });
     workerRun = worker.run();
     notifications = await harness.collect(notifyTopics);
-    const deadLetters = createDeadLetters(publisher, topics.deadLetter, logger);
+    // As the engine does (workers/engine.ts): dead letters sealed with the payload key.
+    const deadLetters = createDeadLetters(publisher, topics.deadLetter, logger, { seal: keyRing });
     intake = await startIntakeBridge({
       kafka: createKafka({ brokers: [brokers], clientId: `${run}-intake`, logger }),
       client,
@@ -181,7 +200,12 @@ describe('need to know: no personal data on any topic', () => {
     });
     // C: case type unknown: unrouted to the district committee, which classifies it.
     const c: ReferralDetectedV1 = detected({ persons: [witnessC], facts: { caseType: 'UNKNOWN', location: { province: 'KHYBER_PAKHTUNKHWA', district: 'Peshawar' } } });
-    await harness.produce([a, b, c].map((r) => intakeRecord(topics.intake, r, `urn:agency:${r.sourceAgency.toLowerCase()}`)));
+    // D: invalid (a name where the role goes, a province that does not exist); E: not JSON at all. Both are dead-lettered.
+    const d: ReferralDetectedV1 = detected({ persons: [victimD], facts: { location: { province: 'ATLANTIS' as never, district: 'Sialkot' } } });
+    const e = { topic: topics.intake, key: uniqueId('REF'), value: bareName, headers: { ce_specversion: '1.0', ce_id: uniqueId('ntk-bare'), ce_source: 'urn:agency:fia', ce_type: 'referral.detected.v1', 'content-type': 'application/json' } };
+    const invalid = [intakeRecord(topics.intake, d, 'urn:agency:fia'), e];
+    const deadLetters = await harness.collect([topics.deadLetter]);
+    await harness.produce([...[a, b, c].map((r) => intakeRecord(topics.intake, r, `urn:agency:${r.sourceAgency.toLowerCase()}`)), ...invalid]);
 
     const referralState = (id: string) => client.workflow.getHandle(`referral-${id}`).query(referralStateQuery);
     await eventually(() => referralState(a.referralId).catch(() => undefined), (s) => s?.stage === 'SCREENING', 60_000, 'A waiting for acknowledgement');
@@ -268,6 +292,15 @@ describe('need to know: no personal data on any topic', () => {
       'stage event of the completed task',
     );
 
+    // The invalid ones are on the dead-letter topic, sealed: with the payload key, their original bytes.
+    const dead = await eventually(() => deadLetters.filter((r) => r.key === d.referralId || r.key === e.key), (found) => found.length >= 2, 30_000, 'the invalid intakes dead-lettered');
+    expect(dead.map((r) => r.headers['dlq-reason']).sort()).toEqual(['INVALID_CLOUDEVENT', 'INVALID_EVENT']);
+    for (const [i, sent] of invalid.entries()) {
+      const letter = dead.find((r) => r.key === sent.key)!;
+      expect(letter.headers['dlq-sealed']).toBe('ntk');
+      expect(Buffer.compare(unseal(keyRing, letter.value!, 'ntk'), Buffer.from(sent.value as string)), `dead letter ${i}`).toBe(0);
+    }
+
     // Read every topic on the broker, internal ones included, from the beginning.
     const kafka = new Kafka({ clientId: `${run}-scan`, brokers: [brokers], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
@@ -301,6 +334,8 @@ describe('need to know: no personal data on any topic', () => {
     expect(outbound.some((r) => r.topic === topics.events)).toBe(true);
     expect(outbound.some((r) => r.topic === `${topics.notifyPrefix}partners`)).toBe(true);
     expect(records.filter((r) => r.topic === topics.actions)).toHaveLength(10);
+    // The dead letters were scanned like every other record.
+    expect(records.filter((r) => r.topic === topics.deadLetter).map((r) => r.key).sort()).toEqual([d.referralId, e.key].sort());
     expect(allTopics.length).toBeGreaterThanOrEqual(4 + notifyTopics.length);
   });
 });

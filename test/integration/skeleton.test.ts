@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDeadLetters } from '../../bridge/dead-letters.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../../codec/data-converter.js';
+import { unseal } from '../../codec/seal.js';
 import { startIntakeBridge } from '../../bridge/index.js';
 import type { Topics } from '../../config/env.js';
 import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
@@ -33,7 +34,8 @@ const groupId = `${run}-intake`;
 const logger = createLogger({ level: 'warn' });
 // Payloads are encrypted as in production: the worker, the client and the spawned bridge share this key.
 const payloadKey = randomBytes(32);
-const dataConverter = createDataConverter(new KeyRing('skeleton', { skeleton: payloadKey }));
+const keyRing = new KeyRing('skeleton', { skeleton: payloadKey });
+const dataConverter = createDataConverter(keyRing);
 
 describe('walking skeleton through the real Temporal server and Kafka broker', () => {
   const harness = new KafkaHarness(brokers);
@@ -57,7 +59,7 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
       intakeTopic: topics.intake,
       taskQueue,
       policy: shippedPolicy(),
-      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger),
+      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger, { seal: keyRing }),
     });
   };
 
@@ -132,7 +134,7 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
     expect(notifications.filter((n) => n.key === referral.referralId && n.topic.endsWith('.fia'))).toHaveLength(1);
   });
 
-  it('poison messages go to the dead-letter topic with their bytes and errors, and the good one behind them gets through', async () => {
+  it('poison messages go to the dead-letter topic with their bytes (sealed) and errors, and the good one behind them gets through', async () => {
     const good = detected();
     const invalid = detected({ facts: { location: { province: 'ATLANTIS' as never, district: 'x' } } });
     const garbage = Buffer.from([0x7b, 0xff, 0x00, 0x42]);
@@ -144,7 +146,11 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
     ]);
     await eventually(() => notifications.filter((n) => n.key === good.referralId), (f) => f.length >= 1, 30_000, 'good referral routed');
     const dead = await eventually(() => deadLetters.filter((d) => d.key === good.referralId), (d) => d.length === 2);
-    expect(Buffer.compare(dead[0]!.value!, garbage)).toBe(0);
+    // The values are sealed with the payload key: the original bytes come back with it, and only with it.
+    for (const d of dead) expect(d.headers['dlq-sealed']).toBe('skeleton');
+    const opened = dead.map((d) => unseal(keyRing, d.value!, d.headers['dlq-sealed']!));
+    expect(Buffer.compare(opened[0]!, garbage)).toBe(0);
+    expect(dead[0]!.value!.includes(garbage)).toBe(false);
     expect(dead[0]!.headers['dlq-reason']).toBe('INVALID_CLOUDEVENT');
     expect(JSON.parse(dead[0]!.headers['dlq-errors']!)[0]).toMatch(/^value: not valid JSON/);
     expect(dead[0]!.headers).toMatchObject({ 'dlq-source-topic': topics.intake, ce_type: 'referral.detected.v1' });
@@ -154,7 +160,15 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
       expect.stringMatching(/^data\.facts\.location\.province: /),
       expect.stringMatching(/^data\.facts\.location\.district: /),
     ]);
-    expect(JSON.parse(dead[1]!.value!.toString()).referralId).toBe(invalid.referralId);
+    const sent = Buffer.from(intakeRecord(topics.intake, invalid).value as string);
+    expect(Buffer.compare(opened[1]!, sent)).toBe(0);
+    expect(JSON.parse(opened[1]!.toString()).referralId).toBe(invalid.referralId);
+    // Neither the value nor the headers hold the original, nor any person's value, in clear.
+    expect(dead[1]!.value!.includes(sent)).toBe(false);
+    const onTopic = `${dead[1]!.value!.toString('latin1')}${JSON.stringify(dead[1]!.headers)}`;
+    for (const person of invalid.persons) for (const value of Object.values(person)) if (typeof value === 'string' && value.length > 3) expect(onTopic).not.toContain(value);
+    // dlq-errors names the province at fault, not the value sent.
+    expect(dead[1]!.headers['dlq-errors']).not.toContain('ATLANTIS');
     await expect(client.workflow.getHandle(`referral-${invalid.referralId}`).describe()).rejects.toThrow(/not found/i);
   });
 

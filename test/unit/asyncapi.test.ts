@@ -111,7 +111,7 @@ describe('asyncapi/asyncapi.yaml', () => {
 
   it('the dead-letter message documents every dlq- header', () => {
     const dead = document!.allMessages().all().find((m) => m.name() === 'dead-letter')!;
-    expect(Object.keys(dead.headers()!.properties()!)).toEqual(['dlq-reason', 'dlq-errors', 'dlq-source-topic', 'dlq-source-partition', 'dlq-source-offset', 'dlq-at']);
+    expect(Object.keys(dead.headers()!.properties()!)).toEqual(['dlq-reason', 'dlq-errors', 'dlq-source-topic', 'dlq-source-partition', 'dlq-source-offset', 'dlq-at', 'dlq-sealed']);
     expect(dead.headers()!.properties()!['dlq-reason']!.enum()).toEqual(['INVALID_CLOUDEVENT', 'INVALID_EVENT', 'UNKNOWN_EVENT_TYPE']);
   });
 

@@ -1,12 +1,16 @@
 /**
- * Dead letters (bridge/dead-letters.ts): the original bytes and headers are kept, the reason and
- * source are added as dlq- headers, the log names fields but never error texts, a failing broker
+ * Dead letters (bridge/dead-letters.ts): the original bytes and headers are kept (the bytes sealed
+ * with the payload key when a key ring is given), the reason and source are added as dlq- headers,
+ * dlq-errors never quotes a value, the log names fields but never error texts, a failing broker
  * is retried and a stopping bridge abandons the record.
  */
+import { randomBytes } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import { pino } from 'pino';
-import { createDeadLetters, DLQ_HEADERS } from '../../bridge/dead-letters.js';
+import { createDeadLetters, DLQ_HEADERS, withoutValues } from '../../bridge/dead-letters.js';
 import { ShutdownAbandon } from '../../bridge/retry.js';
+import { KeyRing } from '../../codec/aes-gcm-codec.js';
+import { unseal } from '../../codec/seal.js';
 import type { RecordContext } from '../../messaging/kafka.js';
 import type { InboundRecord, OutboundRecord } from '../../messaging/records.js';
 import { RecordingPublisher } from '../support/recording-publisher.js';
@@ -63,6 +67,84 @@ describe('createDeadLetters', () => {
     expect(out.headers['dlq-source-partition']).toBe('3');
     expect(out.headers['dlq-source-offset']).toBe('4711');
     expect(Number.isNaN(Date.parse(out.headers['dlq-at'] ?? ''))).toBe(false);
+    // Without a key ring: not sealed.
+    expect(out.headers[DLQ_HEADERS.sealed]).toBeUndefined();
+    expect(Object.keys(out.headers).filter((h) => h.startsWith('dlq-')).sort()).toEqual(
+      ['dlq-at', 'dlq-errors', 'dlq-reason', 'dlq-source-offset', 'dlq-source-partition', 'dlq-source-topic'],
+    );
+  });
+
+  it('with a key ring, seals the value with the active key: it unseals to the original bytes', async () => {
+    const ring = new KeyRing('dlq-2', { 'dlq-2': randomBytes(32), 'dlq-1': randomBytes(32) });
+    const personal = Buffer.from(JSON.stringify({ referralId: 'REF-000123', persons: [{ role: 'VICTIM', name: 'Victim Name Q' }] }));
+    for (const value of [originalValue, personal]) {
+      const publisher = new RecordingPublisher();
+      const { logger } = memoryLogger();
+      const zodErrors = ["data.persons.0.role: Invalid enum value. Expected 'VICTIM' | 'SUSPECT', received 'Victim Name Q'"];
+      await createDeadLetters(publisher, 'dlq', logger, { seal: ring }).send({ ...record(), value: Buffer.from(value) }, 'INVALID_EVENT', zodErrors, ctx);
+
+      const out = only(publisher);
+      expect(out.key).toBe('REF-000123');
+      expect(out.headers[DLQ_HEADERS.sealed]).toBe('dlq-2');
+      expect(out.headers['dlq-sealed']).toBe('dlq-2');
+      const sealed = out.value as Buffer;
+      expect(Buffer.isBuffer(sealed)).toBe(true);
+      expect(sealed.equals(value)).toBe(false);
+      expect(sealed.includes(Buffer.from('Victim Name Q'))).toBe(false);
+      expect(Buffer.compare(unseal(ring, sealed, 'dlq-2'), value)).toBe(0);
+      // The original headers and our others, as without sealing.
+      for (const [name, v] of Object.entries(originalHeaders)) expect(out.headers[name]).toBe(v);
+      expect(out.headers).toMatchObject({ 'dlq-reason': 'INVALID_EVENT', 'dlq-source-topic': 'referrals.intake', 'dlq-source-partition': '3', 'dlq-source-offset': '4711' });
+      expect(JSON.stringify(out.headers)).not.toContain('Victim Name Q');
+    }
+  });
+
+  it('with a key ring, keeps a record without a value as it was: nothing to seal, no dlq-sealed', async () => {
+    const publisher = new RecordingPublisher();
+    const { logger } = memoryLogger();
+    const ring = new KeyRing('k', { k: randomBytes(32) });
+    await createDeadLetters(publisher, 'dlq', logger, { seal: ring }).send({ ...record(), value: null }, 'INVALID_CLOUDEVENT', ['value: the message has no body'], ctx);
+    const out = only(publisher);
+    expect(out.value).toBeNull();
+    expect(out.headers[DLQ_HEADERS.sealed]).toBeUndefined();
+  });
+
+  it("drops the sender's own dlq- headers: a dlq-sealed on a clear value would pass for ours", async () => {
+    const publisher = new RecordingPublisher();
+    const { logger } = memoryLogger();
+    const spoofed = { ...record(), headers: { ...originalHeaders, 'dlq-sealed': 'k1', 'DLQ-Reason': 'x' } };
+    await createDeadLetters(publisher, 'dlq', logger).send(spoofed, 'INVALID_EVENT', errors, ctx);
+    const out = only(publisher);
+    expect(out.headers['dlq-sealed']).toBeUndefined();
+    expect(out.headers['DLQ-Reason']).toBeUndefined();
+    expect(Buffer.compare(out.value as Buffer, originalValue)).toBe(0);
+  });
+
+  it('dlq-errors names the fields and what was expected, never the values received', async () => {
+    const publisher = new RecordingPublisher();
+    const { logger } = memoryLogger();
+    let jsonError = '';
+    try {
+      JSON.parse('Gulnaz Tarkhanova');
+    } catch (err) {
+      jsonError = `value: not valid JSON (${(err as Error).message})`;
+    }
+    const quoting = [
+      "data.persons.0.nationality: Invalid enum value. Expected 'PK' | 'AF', received 'Uzbek national Gulnaz'",
+      'data.persons.0.age: Expected number, received string',
+      jsonError,
+      'data.facts.caseType: Required',
+    ];
+    await createDeadLetters(publisher, 'dlq', logger).send(record(), 'INVALID_EVENT', quoting, ctx);
+    const sent = JSON.parse(only(publisher).headers['dlq-errors'] ?? 'null') as string[];
+    expect(sent).toEqual([
+      "data.persons.0.nationality: Invalid enum value. Expected 'PK' | 'AF'",
+      'data.persons.0.age: Expected number',
+      'value: not valid JSON',
+      'data.facts.caseType: Required',
+    ]);
+    expect(JSON.stringify(sent)).not.toMatch(/Gulnaz|Uzbek/);
+    expect(withoutValues("value: not valid JSON (Expected ',' or '}' after property value in JSON at position 35)")).toBe('value: not valid JSON (at position 35)');
   });
 
   it('keeps a record with no key or body as it was', async () => {
