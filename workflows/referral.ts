@@ -11,6 +11,7 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { priorityOf } from '../domain/priority.js';
 import type { Notification } from '../schemas/notifications.js';
 import type { RoutedDecision, RoutingDecision } from '../schemas/routing.js';
@@ -63,6 +64,8 @@ import type { JusticeInput, ProtectionInput, ReferralOutcome, ReferralState, Ref
 
 /** The version marker of the full lifecycle; referrals started before it replay the first version. */
 export const LIFECYCLE_PATCH = 'referral-lifecycle-v2';
+/** Search attributes and memo upserted only when they change (fewer history events per referral). */
+export const ATTRIBUTES_ON_CHANGE_PATCH = 'referral-attributes-on-change';
 
 /** Committees and operators' bodies that may act on any referral (classification, escalations). */
 const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'];
@@ -90,6 +93,8 @@ class ReferralLifecycle {
   private withdrawal: { actor: Actor; reason: string } | undefined;
   private readonly children: Partial<Record<Track, ChildWorkflowHandle<never>>> = {};
   private readonly trackSummaries: Partial<Record<Track, TrackSummary>> = {};
+  private lastAttributes: string | undefined;
+  private lastSummary: string | undefined;
 
   constructor(private readonly input: ReferralWorkflowInput) {
     const { referral, policy } = input;
@@ -515,26 +520,40 @@ class ReferralLifecycle {
     );
     const breached = this.sla.anyBreached() || Object.values(this.trackSummaries).some((t) => t?.breached);
     const routed = this.routed();
-    upsertSearchAttributes([
+    const attributes: SearchAttributeUpdatePair[] = [
       { key: StageKey, value: this.state.stage },
       { key: CaseTypeKey, value: this.state.caseType ?? 'UNKNOWN' },
       { key: SlaBreachedKey, value: breached },
       { key: NextDeadlineKey, value: deadlines.length > 0 && this.state.stage !== 'CLOSED' ? new Date(Math.min(...deadlines)) : null },
       { key: PartiesKey, value: this.parties() },
       ...(routed ? [{ key: LeadAgencyKey, value: routed.lead }] : []),
-    ]);
-    upsertMemo({
-      summary: {
-        caseType: this.state.caseType,
-        stage: this.state.stage,
-        lead: routed?.lead,
-        province: this.input.referral.facts.location.province,
-        district: this.input.referral.facts.location.district,
-        priority: this.priority,
-        policyVersion: this.input.policy.version,
-        tracks: Object.fromEntries(Object.entries(this.trackSummaries).map(([k, v]) => [k, v?.stage])),
-      },
-    });
+    ];
+    const summary = {
+      caseType: this.state.caseType,
+      stage: this.state.stage,
+      lead: routed?.lead,
+      province: this.input.referral.facts.location.province,
+      district: this.input.referral.facts.location.district,
+      priority: this.priority,
+      policyVersion: this.input.policy.version,
+      tracks: Object.fromEntries(Object.entries(this.trackSummaries).map(([k, v]) => [k, v?.stage])),
+    };
+    if (!patched(ATTRIBUTES_ON_CHANGE_PATCH)) {
+      upsertSearchAttributes(attributes);
+      upsertMemo({ summary });
+      return;
+    }
+    // Each upsert is a history event: write only what changed (most calls change nothing visible).
+    const attributesKey = JSON.stringify(attributes.map(({ key, value }) => [key.name, value instanceof Date ? value.toISOString() : value]));
+    if (attributesKey !== this.lastAttributes) {
+      this.lastAttributes = attributesKey;
+      upsertSearchAttributes(attributes);
+    }
+    const summaryKey = JSON.stringify(summary);
+    if (summaryKey !== this.lastSummary) {
+      this.lastSummary = summaryKey;
+      upsertMemo({ summary });
+    }
   }
 
   private facts() {

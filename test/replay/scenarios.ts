@@ -13,6 +13,7 @@ import {
   protectionPlacementUpdate,
   protectionStateQuery,
   protectionWorkflowId,
+  reclassifyUpdate,
   referralStateQuery,
   registerCaseUpdate,
   reintegrationPlanUpdate,
@@ -108,6 +109,24 @@ export const scenarios: Scenario[] = [
       await skip(40 * 86_400_000); // a missed prosecution status update: the ladder fires on the justice track
       await until(async () => (await handle.query(referralStateQuery)).stage === 'IN_PROGRESS');
       return [handle.workflowId, justice.workflowId, protection.workflowId];
+    },
+  },
+  {
+    // After 'referral-attributes-on-change': attributes and memo written only when they change.
+    name: 'v2-attributes-on-change-unrouted-then-screening',
+    async run(client, taskQueue, skip) {
+      const referral = detected({ referralId: 'HIST-ATTRS-1', facts: { caseType: 'UNKNOWN' } });
+      const handle = await client.workflow.start('referralWorkflow', {
+        workflowId: `referral-${referral.referralId}`,
+        taskQueue,
+        args: [workflowInput(referral)],
+      });
+      await untilStage(handle, 'UNROUTED');
+      const committee: Actor = { actorId: 'ahtc-chair', agency: 'AHTC-D', role: 'SUPERVISOR' };
+      await handle.executeUpdate(reclassifyUpdate, { args: [{ actor: committee, caseType: 'FRAUDULENT_JOB_AD', reason: 'online advertisement' }] });
+      await untilStage(handle, 'SCREENING');
+      await skip(30 * 3_600_000); // the acknowledgement breaches and escalates
+      return [handle.workflowId];
     },
   },
 ];
