@@ -90,6 +90,7 @@ async function main(): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       activityDeps: { publisher, topics: config.kafka.topics, source: `referral-engine/${config.temporal.namespace}` },
       dataConverter,
+      maxCachedWorkflows: config.workerMaxCachedWorkflows,
     });
     const running = worker.run();
     stops.push(async () => {

@@ -16,6 +16,8 @@ export interface ReferralWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The engine passes codec/data-converter.ts's, which encrypts every payload; the clients must use the same. */
   dataConverter?: DataConverter;
+  /** Workflows kept in memory between tasks (sticky cache); the SDK default grows with the machine's memory. */
+  maxCachedWorkflows?: number;
 }
 
 export function createReferralWorker(options: ReferralWorkerOptions): Promise<Worker> {
@@ -25,6 +27,7 @@ export function createReferralWorker(options: ReferralWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     activities: createActivities(options.activityDeps),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
   });
 }

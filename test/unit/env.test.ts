@@ -44,6 +44,7 @@ describe('loadEngineConfig', () => {
       codecServer: { host: '127.0.0.1', port: 8234, authTokenDigests: [], uiOrigin: 'http://127.0.0.1:8233' },
       api: { host: '127.0.0.1', port: 8080, identitiesFile: defaultIdentitiesFile, rateLimitPerMinute: 600 },
       workerMetricsAddress: '127.0.0.1:9464',
+      workerMaxCachedWorkflows: 450,
     });
     expect(defaultPolicyFile).toMatch(/config[/\\]policy\.json$/);
   });

@@ -1,0 +1,137 @@
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const stackHome = process.env['STACK_HOME'] ?? `${repoRoot}.stack`;
+
+/**
+ * The bench's own stack: the project's scripts/stack.sh on ports and a state folder apart from a
+ * developer's stack (7233…) and the integration tests' (17233…). Wiped at every start, so the
+ * database sizes it reports start from an empty server.
+ */
+export const benchStack = {
+  dir: process.env['BENCH_STACK_DIR'] ?? `${repoRoot}.stack/bench`,
+  ports: {
+    TEMPORAL_PORT: process.env['BENCH_TEMPORAL_PORT'] ?? '37233',
+    TEMPORAL_UI_PORT: process.env['BENCH_TEMPORAL_UI_PORT'] ?? '38233',
+    KAFKA_PORT: process.env['BENCH_KAFKA_PORT'] ?? '39092',
+    KAFKA_CONTROLLER_PORT: process.env['BENCH_KAFKA_CONTROLLER_PORT'] ?? '39093',
+  },
+  get temporalAddress(): string {
+    return `127.0.0.1:${this.ports.TEMPORAL_PORT}`;
+  },
+  get brokers(): string {
+    return `127.0.0.1:${this.ports.KAFKA_PORT}`;
+  },
+};
+
+function stack(command: 'up' | 'down', quiet: boolean): void {
+  const result = spawnSync('bash', [`${repoRoot}scripts/stack.sh`, command], {
+    env: { ...process.env, ...benchStack.ports, STACK_DIR: benchStack.dir },
+    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`scripts/stack.sh ${command} failed (exit ${result.status ?? result.signal})`);
+}
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/**
+ * Stops whatever a previous bench left running, wipes its state and starts a fresh stack. When
+ * another stack holds the ports (the machine is shared) and no BENCH_*_PORT was given, the next
+ * block of ports (+100, +200, …) is used.
+ */
+export async function stackUp(): Promise<void> {
+  stack('down', true);
+  rmSync(benchStack.dir, { recursive: true, force: true });
+  const pinned = Object.keys(process.env).some((k) => /^BENCH_.*_PORT$/.test(k));
+  const base = Object.fromEntries(Object.entries(benchStack.ports).map(([k, v]) => [k, Number(v)]));
+  for (let offset = 0; !pinned && offset <= 1000; offset += 100) {
+    const free = await Promise.all(Object.values(base).map((p) => portFree(p + offset)));
+    if (free.every(Boolean)) {
+      for (const [k, v] of Object.entries(base)) benchStack.ports[k as keyof typeof benchStack.ports] = String(v + offset);
+      break;
+    }
+  }
+  stack('up', true);
+}
+
+export function stackDown(): void {
+  stack('down', true);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN if it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds used so far by the stack's servers and by this process. */
+export function cpuNow(): { temporal: number; kafka: number; bench: number } {
+  const pid = (name: string) => Number(readFileSync(`${benchStack.dir}/pids/${name}.pid`, 'utf8').trim());
+  const self = process.cpuUsage();
+  return { temporal: cpuSeconds(pid('temporal')), kafka: cpuSeconds(pid('kafka')), bench: (self.user + self.system) / 1e6 };
+}
+
+/** Bytes of the Temporal dev server's SQLite files (database and any journal/WAL beside it). */
+export function temporalDbBytes(): number {
+  const dir = `${benchStack.dir}/temporal`;
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('temporal.db'))
+    .reduce((sum, f) => sum + statSync(`${dir}/${f}`).size, 0);
+}
+
+export function stackPaths(): { temporalBin: string; testServerBin: string; kafkaLibs: string } {
+  const env = Object.fromEntries(
+    readFileSync(`${stackHome}/paths.env`, 'utf8')
+      .split('\n')
+      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+  return { temporalBin: env['TEMPORAL_BIN'] ?? '', testServerBin: env['TEMPORAL_TEST_SERVER_BIN'] ?? '', kafkaLibs: env['KAFKA_LIBS'] ?? '' };
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(`${repoRoot}node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** What the figures were measured on: they mean little without it on a shared machine. */
+export function machineInfo() {
+  const { temporalBin, kafkaLibs } = stackPaths();
+  const temporal = spawnSync(temporalBin, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? 'unknown';
+  const kafkaJar = existsSync(kafkaLibs) ? readdirSync(kafkaLibs).find((f) => /^kafka_[\d.]+-[\d.]+\.jar$/.test(f)) : undefined;
+  const cpu = cpus();
+  return {
+    cores: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    memoryTotalMiB: Math.round(totalmem() / 2 ** 20),
+    memoryFreeMiBAtStart: Math.round(freemem() / 2 ** 20),
+    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+    os: `${process.platform} ${release()}`,
+    versions: {
+      node: process.version,
+      temporalCli: temporal,
+      kafka: kafkaJar?.replace(/^kafka_[\d.]+-([\d.]+)\.jar$/, '$1') ?? 'unknown',
+      temporalSdk: packageVersion('@temporalio/worker'),
+      kafkajs: packageVersion('kafkajs'),
+    },
+  };
+}
