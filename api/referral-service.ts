@@ -134,13 +134,15 @@ export class ReferralService {
 
   /** A partner organisation's tasks across the open protection tracks. */
   async partnerTasks(organisation: string): Promise<PartnerTaskView[]> {
+    const ids: string[] = [];
+    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running'` })) ids.push(wf.workflowId);
+    // One track that cannot answer (no worker for its task queue, say) must not hide every other task.
+    const states = await Promise.allSettled(ids.map((id) => this.client.workflow.getHandle(id).query(protectionStateQuery)));
     const out: PartnerTaskView[] = [];
-    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running'` })) {
-      const state = await this.optionalQuery<ProtectionState>(wf.workflowId, protectionStateQuery);
-      if (!state) continue;
-      for (const task of state.tasks.filter((t) => t.partner === organisation)) {
-        out.push({ referralId: state.referralId, stage: state.stage, ...task });
-      }
+    for (const settled of states) {
+      if (settled.status !== 'fulfilled') continue;
+      const state = settled.value;
+      for (const task of state.tasks.filter((t) => t.partner === organisation)) out.push({ referralId: state.referralId, stage: state.stage, ...task });
     }
     return out.sort((a, b) => a.dueBy.localeCompare(b.dueBy));
   }

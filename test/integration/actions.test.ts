@@ -1,40 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startActionsBridge } from '../../bridge/actions.js';
-import { createDeadLetters } from '../../bridge/dead-letters.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import { unseal } from '../../codec/seal.js';
-import { createDataConverter } from '../../codec/data-converter.js';
-import type { Topics } from '../../config/env.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
-import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
 import type { OutboundRecord } from '../../messaging/records.js';
 import type { ReferralDetectedV1 } from '../../schemas/intake.js';
 import { ActionAcceptedV1, ActionRejectedV1 } from '../../schemas/notifications.js';
 import { justiceStateQuery, justiceWorkflowId, referralStateQuery } from '../../workflows/messages.js';
-import { createLogger } from '../../workers/logger.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { detected, uniqueId, workflowInput } from '../support/fixtures.js';
+import { prefixedTopics, startTestEngine, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const run = uniqueId('act');
-const topics: Topics = {
-  intake: `${run}.intake`,
-  actions: `${run}.actions`,
-  deadLetter: `${run}.dead-letter`,
-  events: `${run}.events`,
-  notifyPrefix: `${run}.notify.`,
-};
+const topics = prefixedTopics(run);
 const agencies = ['fia', 'nccia', 'pta', 'pkcert', 'beoe', 'oec', 'police', 'swd', 'prosecution', 'moi', 'mofa', 'mophrd', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'];
 const notifyTopics = agencies.map((a) => `${topics.notifyPrefix}${a}`);
 const taskQueue = `${run}-queue`;
-const logger = createLogger({ level: 'warn' });
 const keyRing = new KeyRing('actions', { actions: randomBytes(32) });
-const dataConverter = createDataConverter(keyRing);
 
 /** A trafficking case across the border in Punjab: FIA leads; SWD supports; MOI is informed; NCCIA is no party. */
 const lead = { actorId: 'fia-officer-7', agency: 'FIA', role: 'OFFICER' } as const;
@@ -46,13 +31,8 @@ const idOf = (r: OutboundRecord) => r.headers['ce_id']!;
 
 describe('agency actions over Kafka through the real Temporal server and Kafka broker', () => {
   const harness = new KafkaHarness(brokers);
-  let connection: Connection;
+  let engine: TestEngine;
   let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let workerRun: Promise<void>;
-  let publisher: Publisher;
-  let bridge: ConsumerRun;
   let notifications: ReadRecord[];
   let deadLetters: ReadRecord[];
 
@@ -78,42 +58,15 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
 
   beforeAll(async () => {
     await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
-    connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection, dataConverter });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-engine`, logger }));
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
-      dataConverter,
-    });
-    workerRun = worker.run();
     notifications = await harness.collect(notifyTopics);
     deadLetters = await harness.collect([topics.deadLetter]);
-    bridge = await startActionsBridge({
-      kafka: createKafka({ brokers: [brokers], clientId: `${run}-actions`, logger }),
-      client,
-      logger,
-      groupId: `${run}-actions`,
-      actionsTopic: topics.actions,
-      topics,
-      publisher,
-      source: 'urn:referral-engine:test',
-      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger, { seal: keyRing }),
-    });
+    engine = await startTestEngine({ temporalAddress, taskQueue, topics, keyRing, kafka: { brokers, run }, actionsBridge: true });
+    client = engine.client;
   });
 
   afterAll(async () => {
-    await bridge?.stop();
-    worker?.shutdown();
-    await workerRun;
-    await publisher?.disconnect();
+    await engine?.stop();
     await harness.close();
-    await nativeConnection?.close();
-    await connection?.close();
   });
 
   it('an acknowledgement by the lead is applied once and answered "accepted" on the lead\'s topic', async () => {

@@ -1,15 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sha256Hex } from '../../api/auth.js';
-import { ReferralService } from '../../api/referral-service.js';
-import { buildApi, type ApiApp } from '../../api/server.js';
-import type { ApiRole, Identity } from '../../config/identities.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
-import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
+import type { ApiApp } from '../../api/server.js';
+import type { ApiRole } from '../../config/identities.js';
+import { detected, uniqueId } from '../support/fixtures.js';
+import { startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
 import { eventually } from '../support/kafka-harness.js';
-import { RecordingPublisher } from '../support/recording-publisher.js';
 
 const temporalAddress = inject('temporalAddress');
 const taskQueue = uniqueId('api-queue');
@@ -25,42 +20,23 @@ const people: Array<{ id: string; agency: string; role: ApiRole; organisation?: 
   { id: 'admin', agency: 'MOI', role: 'admin' },
   { id: 'iom', agency: 'PARTNER', role: 'partner', organisation: 'IOM' },
 ];
-const keyOf = (id: string) => `test-key-${id}`;
-const identities: Identity[] = people.map((p) => ({ ...p, keySha256: sha256Hex(keyOf(p.id)) }));
-const auth = (id: string) => ({ authorization: `Bearer ${keyOf(id)}` });
+const { identities, auth } = testIdentities(people, 'test-key-');
 
 describe('HTTP API with agency access control, on the real Temporal dev server', () => {
-  let connection: Connection;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
+  let engine: TestEngine;
   let app: ApiApp;
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    connection = await Connection.connect({ address: temporalAddress });
-    const client = new Client({ connection });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      activityDeps: { publisher: new RecordingPublisher(), topics: { intake: 'i', actions: 'a', deadLetter: 'd', events: 'e', notifyPrefix: 'n.' }, source: 'urn:test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
-    });
-    running = worker.run();
+    engine = await startTestEngine({ temporalAddress, taskQueue, topics: unusedTopics, source: 'urn:test' });
     const { pino } = await import('pino');
     const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-    const service = new ReferralService(client, { client, taskQueue, policy: shippedPolicy() }, { url: 'http://127.0.0.1:18233', namespace: 'default' });
-    app = await buildApi({ service, auth: { identities, jwtSecret }, logger, rateLimitPerMinute: 10_000 });
+    app = await startTestApi({ client: engine.client, taskQueue, auth: { identities, jwtSecret }, logger });
   });
 
   afterAll(async () => {
     await app?.close();
-    worker?.shutdown();
-    await running;
-    await nativeConnection?.close();
-    await connection?.close();
+    await engine?.stop();
   });
 
   async function submit(referral = detected()) {

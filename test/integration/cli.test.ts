@@ -3,20 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sha256Hex } from '../../api/auth.js';
 import { createDeadLetters } from '../../bridge/dead-letters.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
-import { ReferralService } from '../../api/referral-service.js';
-import { buildApi, type ApiApp } from '../../api/server.js';
-import type { ApiRole, Identity } from '../../config/identities.js';
+import type { ApiApp } from '../../api/server.js';
+import type { ApiRole } from '../../config/identities.js';
 import { createLogger } from '../../workers/logger.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
-import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
-import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
+import { detected, uniqueId } from '../support/fixtures.js';
 import { RecordingPublisher } from '../support/recording-publisher.js';
+import { listenOnLoopback, startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
+import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { repoRoot } from '../support/stack-paths.js';
 
 const temporalAddress = inject('temporalAddress');
@@ -30,8 +26,7 @@ const people: Array<{ id: string; agency: string; role: ApiRole }> = [
   { id: 'nccia-officer', agency: 'NCCIA', role: 'officer' },
   { id: 'operator', agency: 'MOI', role: 'operator' },
 ];
-const keyOf = (id: string) => `cli-test-key-${id}`;
-const identities: Identity[] = people.map((p) => ({ ...p, keySha256: sha256Hex(keyOf(p.id)) }));
+const { keyOf, identities } = testIdentities(people, 'cli-test-key-');
 
 interface CliResult {
   code: number | null;
@@ -57,10 +52,7 @@ function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
 }
 
 describe('referrals CLI against the API on the real Temporal dev server, and redrive on the real broker', () => {
-  let connection: Connection;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
+  let engine: TestEngine;
   let app: ApiApp;
   let apiUrl: string;
   const dir = mkdtempSync(join(tmpdir(), 'referrals-cli-'));
@@ -70,34 +62,17 @@ describe('referrals CLI against the API on the real Temporal dev server, and red
   const redrive = (args: string[], env: Record<string, string> = {}) => cli(['redrive', ...args], { ...kafkaEnv, ...env });
 
   beforeAll(async () => {
-    connection = await Connection.connect({ address: temporalAddress });
-    const client = new Client({ connection });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      activityDeps: { publisher: new RecordingPublisher(), topics: { intake: 'i', actions: 'a', deadLetter: 'd', events: 'e', notifyPrefix: 'n.' }, source: 'urn:test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
-    });
-    running = worker.run();
+    engine = await startTestEngine({ temporalAddress, taskQueue, topics: unusedTopics, source: 'urn:test' });
     const { pino } = await import('pino');
-    const service = new ReferralService(client, { client, taskQueue, policy: shippedPolicy() }, { url: 'http://127.0.0.1:18233', namespace: 'default' });
-    app = await buildApi({ service, auth: { identities }, logger: pino({ level: 'silent' }), rateLimitPerMinute: 10_000 });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('the API is not listening on a TCP port');
-    apiUrl = `http://127.0.0.1:${address.port}`;
+    app = await startTestApi({ client: engine.client, taskQueue, auth: { identities }, logger: pino({ level: 'silent' }) });
+    apiUrl = await listenOnLoopback(app);
     await harness.createTopics([topics.deadLetter, topics.intake]);
   });
 
   afterAll(async () => {
     await harness.close();
     await app?.close();
-    worker?.shutdown();
-    await running;
-    await nativeConnection?.close();
-    await connection?.close();
+    await engine?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

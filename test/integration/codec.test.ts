@@ -6,21 +6,18 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AesGcmCodec, ENCRYPTED_ENCODING, KeyRing } from '../../codec/aes-gcm-codec.js';
-import { createDataConverter } from '../../codec/data-converter.js';
 import { startCodecServer, type CodecServer } from '../../codec/server.js';
 import type { Topics } from '../../config/env.js';
 import type { ReferralWorkflowInput } from '../../workflows/types.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { detected, uniqueId, workflowInput } from '../support/fixtures.js';
+import { startTestEngine, type TestEngine } from '../support/engine-harness.js';
 import { eventually } from '../support/kafka-harness.js';
-import { RecordingPublisher } from '../support/recording-publisher.js';
 import { readStackPaths } from '../support/stack-paths.js';
 
 const temporalAddress = inject('temporalAddress');
@@ -28,7 +25,6 @@ const run = uniqueId('codec');
 const taskQueue = `${run}-queue`;
 const topics: Topics = { intake: 'i', actions: 'a', deadLetter: 'd', events: 'e', notifyPrefix: `${run}.notify.` };
 const keyRing = new KeyRing('it-1', { 'it-1': randomBytes(32) });
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
 
@@ -82,29 +78,15 @@ function temporalCli(args: string[]): Promise<string> {
 }
 
 describe('payload encryption against the real Temporal server', () => {
-  let connection: Connection;
+  let engine: TestEngine;
   let withCodec: Client;
   let raw: Client;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let workerRun: Promise<void>;
   let codecServer: CodecServer;
-  const publisher = new RecordingPublisher();
 
   beforeAll(async () => {
-    connection = await Connection.connect({ address: temporalAddress });
-    withCodec = new Client({ connection, dataConverter: createDataConverter(keyRing) });
-    raw = new Client({ connection });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      activityDeps: { publisher, topics, source: 'urn:referral-engine:codec-test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: quiet }),
-      dataConverter: createDataConverter(keyRing),
-    });
-    workerRun = worker.run();
+    engine = await startTestEngine({ temporalAddress, taskQueue, topics, keyRing, source: 'urn:referral-engine:codec-test' });
+    withCodec = engine.client;
+    raw = new Client({ connection: engine.connection });
     codecServer = await startCodecServer({
       codec: new AesGcmCodec(keyRing),
       port: 0,
@@ -115,10 +97,7 @@ describe('payload encryption against the real Temporal server', () => {
 
   afterAll(async () => {
     await codecServer?.close();
-    worker?.shutdown();
-    await workerRun;
-    await nativeConnection?.close();
-    await connection?.close();
+    await engine?.stop();
   });
 
   it('stores only ciphertext of the input: raw history and `temporal workflow show` never show the victim', async () => {

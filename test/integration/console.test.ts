@@ -1,20 +1,15 @@
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sha256Hex } from '../../api/auth.js';
 import { startReferral } from '../../bridge/intake.js';
 import { registerConsole } from '../../api/console.js';
-import { ReferralService } from '../../api/referral-service.js';
-import { buildApi, type ApiApp } from '../../api/server.js';
-import type { ApiRole, Identity } from '../../config/identities.js';
+import type { ApiApp } from '../../api/server.js';
+import type { ApiRole } from '../../config/identities.js';
 import type { ReferralDetectedV1 } from '../../schemas/intake.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
+import { listenOnLoopback, startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
 import { eventually } from '../support/kafka-harness.js';
-import { RecordingPublisher } from '../support/recording-publisher.js';
 import { repoRoot } from '../support/stack-paths.js';
 
 /**
@@ -34,16 +29,11 @@ const people: Array<{ id: string; agency: string; role: ApiRole; organisation?: 
   { id: 'operator', agency: 'MOI', role: 'operator' },
   { id: 'iom', agency: 'PARTNER', role: 'partner', organisation: 'IOM' },
 ];
-const keyOf = (id: string) => `test-key-${id}`;
-const identities: Identity[] = people.map((p) => ({ ...p, keySha256: sha256Hex(keyOf(p.id)) }));
-const auth = (id: string) => ({ authorization: `Bearer ${keyOf(id)}` });
+const { keyOf, identities, auth } = testIdentities(people, 'test-key-');
 
 describe('operator console and partner page in headless Chromium', () => {
-  let connection: Connection;
+  let engine: TestEngine;
   let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
   let app: ApiApp;
   let browser: Browser;
   let baseUrl: string;
@@ -54,29 +44,19 @@ describe('operator console and partner page in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: run 'bash scripts/install-browser.sh' (as root: apt-get install -y chromium)`);
     }
-    connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      activityDeps: { publisher: new RecordingPublisher(), topics: { intake: 'i', actions: 'a', deadLetter: 'd', events: 'e', notifyPrefix: 'n.' }, source: 'urn:test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
-    });
-    running = worker.run();
+    engine = await startTestEngine({ temporalAddress, taskQueue, topics: unusedTopics, source: 'urn:test' });
+    client = engine.client;
     const { pino } = await import('pino');
     const logger = pino({ level: 'silent' });
-    const service = new ReferralService(client, { client, taskQueue, policy: shippedPolicy() }, { url: temporalUiUrl, namespace: 'default' });
-    app = await buildApi({
-      service,
+    app = await startTestApi({
+      client,
+      taskQueue,
+      temporalUiUrl,
       auth: { identities },
       logger,
-      rateLimitPerMinute: 10_000,
       plugins: [(api) => registerConsole(api, { temporalUiUrl, namespace: 'default' })],
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    baseUrl = await listenOnLoopback(app);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -88,10 +68,7 @@ describe('operator console and partner page in headless Chromium', () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
     await app?.close();
-    worker?.shutdown();
-    await running;
-    await nativeConnection?.close();
-    await connection?.close();
+    await engine?.stop();
   });
 
   /** A fresh browser profile (own sessionStorage) whose page fails the test on any script error. */

@@ -15,24 +15,20 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { answerTopic } from '../../bridge/actions.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
-import { createDataConverter } from '../../codec/data-converter.js';
-import type { Topics } from '../../config/env.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
-import { createKafka, createPublisher, type Publisher } from '../../messaging/kafka.js';
 import type { OutboundRecord } from '../../messaging/records.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { AgencyCode } from '../../schemas/common.js';
 import type { ReferralDetectedV1 } from '../../schemas/intake.js';
 import { referralStateQuery } from '../../workflows/messages.js';
 import { createLogger } from '../../workers/logger.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { detected, uniqueId, workflowInput } from '../support/fixtures.js';
+import { prefixedTopics, startTestEngine, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { repoRoot } from '../support/stack-paths.js';
 import { readTopics } from '../support/topic-reader.js';
@@ -42,19 +38,13 @@ const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const stackEnv = inject('stackEnv');
 const run = uniqueId('flt');
-const topics: Topics = {
-  intake: `${run}.intake`,
-  actions: `${run}.actions`,
-  deadLetter: `${run}.dead-letter`,
-  events: `${run}.events`,
-  notifyPrefix: `${run}.notify.`,
-};
+const topics = prefixedTopics(run);
 const notifyTopics = [...new Set(AgencyCode.options.map((a) => answerTopic(topics, a)))];
 const taskQueue = `${run}-queue`;
 const groups = { intake: `${run}-intake`, actions: `${run}-actions` };
 const logger = createLogger({ level: 'error' });
 const payloadKey = randomBytes(32);
-const dataConverter = createDataConverter(new KeyRing('faults', { faults: payloadKey }));
+const keyRing = new KeyRing('faults', { faults: payloadKey });
 const lead = { actorId: 'fia-officer-3', agency: 'FIA', role: 'OFFICER' } as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,12 +58,8 @@ async function stack(...args: string[]): Promise<void> {
 
 describe('delivery guarantees under faults (real Temporal server and Kafka broker)', () => {
   const harness = new KafkaHarness(brokers);
-  let connection: Connection;
+  let engine: TestEngine;
   let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let workerRun: Promise<void>;
-  let publisher: Publisher;
   let notifications: ReadRecord[];
   let bridge: ChildProcess | undefined;
   let bridges = 0;
@@ -206,33 +192,17 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
 
   beforeAll(async () => {
     await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
-    connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection, dataConverter });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-worker`, logger }));
-    // As workers/engine.ts does: connected before the worker runs.
-    await publisher.connect();
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
-      dataConverter,
-    });
-    workerRun = worker.run();
+    // As workers/engine.ts does: the publisher connected before the worker runs.
+    engine = await startTestEngine({ temporalAddress, taskQueue, topics, keyRing, kafka: { brokers, run, connectPublisherFirst: true }, logger });
+    client = engine.client;
     notifications = await harness.collect(notifyTopics);
     bridge = startBridge();
   });
 
   afterAll(async () => {
     await stopBridge(bridge);
-    worker?.shutdown();
-    await workerRun;
-    await publisher?.disconnect();
+    await engine?.stop();
     await harness.close();
-    await nativeConnection?.close();
-    await connection?.close();
   });
 
   it('the same intake message twice, and the same referral under another event id, start one referral; the same action twice has one effect', async () => {

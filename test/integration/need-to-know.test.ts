@@ -8,45 +8,30 @@
  * is not exempt: its values are sealed with the payload key, its headers quote no value.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { answerTopic, startActionsBridge } from '../../bridge/actions.js';
-import { createDeadLetters } from '../../bridge/dead-letters.js';
-import { startIntakeBridge } from '../../bridge/index.js';
+import { answerTopic } from '../../bridge/actions.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
-import { createDataConverter } from '../../codec/data-converter.js';
 import { unseal } from '../../codec/seal.js';
-import type { Topics } from '../../config/env.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
-import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { AgencyCode } from '../../schemas/common.js';
 import type { Person, ReferralDetectedV1 } from '../../schemas/intake.js';
 import type { Policy } from '../../schemas/policy.js';
 import { justiceStateQuery, justiceWorkflowId, protectionStateQuery, protectionWorkflowId, referralStateQuery } from '../../workflows/messages.js';
-import { createLogger } from '../../workers/logger.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
+import { prefixedTopics, startTestEngine, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { readTopics } from '../support/topic-reader.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const run = uniqueId('ntk');
-const topics: Topics = {
-  intake: `${run}.intake`,
-  actions: `${run}.actions`,
-  deadLetter: `${run}.dead-letter`,
-  events: `${run}.events`,
-  notifyPrefix: `${run}.notify.`,
-};
+const topics = prefixedTopics(run);
 const notifyTopics = [...new Set(AgencyCode.options.map((a) => answerTopic(topics, a)))];
 const taskQueue = `${run}-queue`;
-const logger = createLogger({ level: 'warn' });
 const keyRing = new KeyRing('ntk', { ntk: randomBytes(32) });
-const dataConverter = createDataConverter(keyRing);
 
 /** In every person's value: any record holding it carries that person's data. */
 const token = `q${randomBytes(5).toString('hex')}`;
@@ -113,14 +98,8 @@ const swd = { actorId: 'swd-officer-4', agency: 'SWD', role: 'OFFICER' } as cons
 
 describe('need to know: no personal data on any topic', () => {
   const harness = new KafkaHarness(brokers);
-  let connection: Connection;
+  let engine: TestEngine;
   let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let workerRun: Promise<void>;
-  let publisher: Publisher;
-  let intake: ConsumerRun;
-  let actions: ConsumerRun;
   let notifications: ReadRecord[];
 
   const answersTo = (actionId: string) => notifications.filter((n) => n.headers['ce_id'] === `${actionId}/answer`);
@@ -134,54 +113,22 @@ describe('need to know: no personal data on any topic', () => {
 
   beforeAll(async () => {
     await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
-    connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection, dataConverter });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-engine`, logger }));
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
+    engine = await startTestEngine({
+      temporalAddress,
       taskQueue,
-      activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
-      dataConverter,
-    });
-    workerRun = worker.run();
-    notifications = await harness.collect(notifyTopics);
-    // As the engine does (workers/engine.ts): dead letters sealed with the payload key.
-    const deadLetters = createDeadLetters(publisher, topics.deadLetter, logger, { seal: keyRing });
-    intake = await startIntakeBridge({
-      kafka: createKafka({ brokers: [brokers], clientId: `${run}-intake`, logger }),
-      client,
-      logger,
-      groupId: `${run}-intake`,
-      intakeTopic: topics.intake,
-      taskQueue,
-      policy: policyWithFastUrgentAcknowledge(),
-      deadLetters,
-    });
-    actions = await startActionsBridge({
-      kafka: createKafka({ brokers: [brokers], clientId: `${run}-actions`, logger }),
-      client,
-      logger,
-      groupId: `${run}-actions`,
-      actionsTopic: topics.actions,
       topics,
-      publisher,
-      source: 'urn:referral-engine:test',
-      deadLetters,
+      keyRing,
+      kafka: { brokers, run },
+      intakeBridge: { policy: policyWithFastUrgentAcknowledge() },
+      actionsBridge: true,
     });
+    client = engine.client;
+    notifications = await harness.collect(notifyTopics);
   });
 
   afterAll(async () => {
-    await intake?.stop();
-    await actions?.stop();
-    worker?.shutdown();
-    await workerRun;
-    await publisher?.disconnect();
+    await engine?.stop();
     await harness.close();
-    await nativeConnection?.close();
-    await connection?.close();
   });
 
   it('referrals with personal data go through intake, actions and an SLA escalation; no topic but intake holds any of it', async () => {

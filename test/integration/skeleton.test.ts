@@ -1,32 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDeadLetters } from '../../bridge/dead-letters.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
-import { createDataConverter } from '../../codec/data-converter.js';
 import { unseal } from '../../codec/seal.js';
 import { startIntakeBridge } from '../../bridge/index.js';
-import type { Topics } from '../../config/env.js';
-import { createKafka, createPublisher, type ConsumerRun, type Publisher } from '../../messaging/kafka.js';
+import { createKafka, type ConsumerRun } from '../../messaging/kafka.js';
 import { createLogger } from '../../workers/logger.js';
-import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
+import { prefixedTopics, startTestEngine, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness } from '../support/kafka-harness.js';
 import { repoRoot } from '../support/stack-paths.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const run = uniqueId('it');
-const topics: Topics = {
-  intake: `${run}.intake`,
-  actions: `${run}.actions`,
-  deadLetter: `${run}.dead-letter`,
-  events: `${run}.events`,
-  notifyPrefix: `${run}.notify.`,
-};
+const topics = prefixedTopics(run);
 const agencies = ['fia', 'nccia', 'pta', 'pkcert', 'beoe', 'police', 'swd', 'moi', 'mofa', 'mophrd', 'ahtc-d', 'ahtc-n'];
 const notifyTopics = agencies.map((a) => `${topics.notifyPrefix}${a}`);
 const taskQueue = `${run}-queue`;
@@ -35,16 +26,11 @@ const logger = createLogger({ level: 'warn' });
 // Payloads are encrypted as in production: the worker, the client and the spawned bridge share this key.
 const payloadKey = randomBytes(32);
 const keyRing = new KeyRing('skeleton', { skeleton: payloadKey });
-const dataConverter = createDataConverter(keyRing);
 
 describe('walking skeleton through the real Temporal server and Kafka broker', () => {
   const harness = new KafkaHarness(brokers);
-  let connection: Connection;
+  let engine: TestEngine;
   let client: Client;
-  let nativeConnection: NativeConnection;
-  let worker: Worker;
-  let workerRun: Promise<void>;
-  let publisher: Publisher;
   let bridge: ConsumerRun | undefined;
   let notifications: Awaited<ReturnType<KafkaHarness['collect']>>;
   let deadLetters: Awaited<ReturnType<KafkaHarness['collect']>>;
@@ -59,37 +45,22 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
       intakeTopic: topics.intake,
       taskQueue,
       policy: shippedPolicy(),
-      deadLetters: createDeadLetters(publisher, topics.deadLetter, logger, { seal: keyRing }),
+      deadLetters: createDeadLetters(engine.publisher, topics.deadLetter, logger, { seal: keyRing }),
     });
   };
 
   beforeAll(async () => {
     await harness.createTopics([topics.intake, topics.deadLetter, topics.events, ...notifyTopics]);
-    connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection, dataConverter });
-    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    publisher = createPublisher(createKafka({ brokers: [brokers], clientId: `${run}-worker`, logger }));
-    worker = await createReferralWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      activityDeps: { publisher, topics, source: 'urn:referral-engine:test' },
-      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
-      dataConverter,
-    });
-    workerRun = worker.run();
+    engine = await startTestEngine({ temporalAddress, taskQueue, topics, keyRing, kafka: { brokers, run }, logger });
+    client = engine.client;
     notifications = await harness.collect(notifyTopics);
     deadLetters = await harness.collect([topics.deadLetter]);
   });
 
   afterAll(async () => {
     await bridge?.stop();
-    worker?.shutdown();
-    await workerRun;
-    await publisher?.disconnect();
+    await engine?.stop();
     await harness.close();
-    await nativeConnection?.close();
-    await connection?.close();
   });
 
   it('a referral.detected event becomes a workflow and a routed notification on the lead agency topic', async () => {
