@@ -148,6 +148,26 @@ export function askForKey(container, { title, hint, message }) {
 const pad = (n) => String(n).padStart(2, '0');
 
 /** `2026-11-24 09:00` in the browser's time zone. */
+/**
+ * Restores the tab's session (checking the stored key with /whoami) or asks for a key.
+ * Returns `{ key, who }` and keeps the key in the tab's session storage.
+ */
+export async function signIn(container, store, { hint, message }) {
+  const stored = store.get();
+  let session;
+  if (stored && !message) {
+    try {
+      session = { key: stored, who: await api(stored, 'GET', '/whoami') };
+    } catch (err) {
+      store.clear();
+      message = describeError(err);
+    }
+  }
+  session ??= await askForKey(container, { title: 'Sign in', hint, message });
+  store.set(session.key);
+  return session;
+}
+
 export function formatTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '—';

@@ -1,7 +1,7 @@
 // Operator console: the referrals board by stage and case type, SLA heat, load per lead agency,
 // and one referral's merged timeline. Reads GET /referrals and GET /referrals/:id with the
 // operator's API key; refreshes itself every 10 s. Every value is inserted as text.
-import { ago, api, ApiError, askForKey, clock, describeError, fill, formatTime, h, keyStore, label, untilDeadline } from './common.js';
+import { ago, api, ApiError, clock, describeError, fill, formatTime, h, keyStore, label, signIn, untilDeadline } from './common.js';
 
 const STAGES = ['ROUTING', 'ROUTED', 'UNROUTED', 'SCREENING', 'IN_PROGRESS', 'CLOSED'];
 const CASE_TYPES = ['TRAFFICKING', 'SMUGGLING', 'FRAUDULENT_JOB_AD', 'UNKNOWN'];
@@ -607,22 +607,10 @@ function signOut(message) {
 }
 
 async function start(message) {
-  const stored = store.get();
-  let session;
-  if (stored && !message) {
-    try {
-      session = { key: stored, who: await api(stored, 'GET', '/whoami') };
-    } catch (err) {
-      store.clear();
-      message = describeError(err);
-    }
-  }
-  session ??= await askForKey(app, {
-    title: 'Sign in',
+  const session = await signIn(app, store, {
     hint: "Enter your operator or agency API key. It is kept in this tab's session only and sent as a bearer token.",
     message,
   });
-  store.set(session.key);
   state.key = session.key;
   const who = session.who ?? {};
   els.who.textContent = `${who.id ?? '?'} · ${who.agency ?? '?'} · ${who.role ?? '?'}`;

@@ -1,6 +1,6 @@
 // Partner page: the calling organisation's reintegration tasks (GET /partner/tasks) and a form to
 // complete one (POST /referrals/:id/actions/complete-task). Every value is inserted as text.
-import { api, ApiError, askForKey, clock, describeError, fill, formatTime, h, keyStore, label, untilDeadline } from '/console/common.js';
+import { api, ApiError, clock, describeError, fill, formatTime, h, keyStore, label, signIn, untilDeadline } from '/console/common.js';
 
 const REFRESH_MS = 30_000;
 const NOTES_MAX = 4000;
@@ -225,22 +225,10 @@ function signOut(message) {
 }
 
 async function start(message) {
-  const stored = store.get();
-  let session;
-  if (stored && !message) {
-    try {
-      session = { key: stored, who: await api(stored, 'GET', '/whoami') };
-    } catch (err) {
-      store.clear();
-      message = describeError(err);
-    }
-  }
-  session ??= await askForKey(app, {
-    title: 'Sign in',
+  const session = await signIn(app, store, {
     hint: "Enter your organisation's partner API key. It is kept in this tab's session only.",
     message,
   });
-  store.set(session.key);
   state.key = session.key;
   const who = session.who ?? {};
   els.who.textContent = `${who.id ?? '?'} · ${who.organisation ?? who.agency ?? '?'}`;
