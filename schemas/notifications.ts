@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { AgencyCode, CaseType, IsoDateTime, Province, ReferralId, ReportedCaseType } from './common.js';
+import { AgencyCode, CaseType, IsoDateTime, Priority, Province, ReferralId, ReportedCaseType } from './common.js';
+
+/** Where a referral stands and where it is, as every notification carries it: no person's data. */
+const caseContext = {
+  stage: z.string(),
+  province: Province,
+  district: z.string(),
+  priority: Priority,
+};
 
 /** Why an agency receives a notification. */
 export const RecipientRole = z.enum(['LEAD', 'SUPPORTING', 'INFORMED', 'ESCALATION']);
@@ -13,10 +21,7 @@ export const ReferralRoutedV1 = z
   .object({
     referralId: ReferralId,
     caseType: CaseType,
-    stage: z.string(),
-    province: Province,
-    district: z.string(),
-    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
+    ...caseContext,
     recipient: AgencyCode,
     role: RecipientRole,
     lead: AgencyCode,
@@ -33,10 +38,7 @@ export const ReferralUnroutedV1 = z
   .object({
     referralId: ReferralId,
     caseType: ReportedCaseType,
-    stage: z.string(),
-    province: Province,
-    district: z.string(),
-    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
+    ...caseContext,
     recipient: AgencyCode,
     reason: z.string(),
     policyVersion: z.string(),
@@ -49,10 +51,7 @@ export const ReferralSlaV1 = z
   .object({
     referralId: ReferralId,
     caseType: ReportedCaseType,
-    stage: z.string(),
-    province: Province,
-    district: z.string(),
-    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
+    ...caseContext,
     recipient: z.string(),
     step: z.string(),
     rung: z.string(),
@@ -73,11 +72,8 @@ export const ReferralStageV1 = z
   .object({
     referralId: ReferralId,
     caseType: ReportedCaseType,
-    stage: z.string(),
+    ...caseContext,
     track: z.enum(['referral', 'justice', 'protection']),
-    province: Province,
-    district: z.string(),
-    priority: z.enum(['URGENT', 'HIGH', 'NORMAL']),
     recipient: z.string(),
     action: z.string(),
     actorAgency: z.string(),
