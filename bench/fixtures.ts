@@ -1,14 +1,12 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { startReferral as startReferralWorkflow } from '../bridge/intake.js';
 import { loadPolicy } from '../config/policy.js';
 import { defaultPolicyFile } from '../config/env.js';
-import { priorityOf } from '../domain/priority.js';
 import { routeCase } from '../domain/routing.js';
 import type { ReferralDetectedV1 } from '../schemas/intake.js';
 import type { Policy } from '../schemas/policy.js';
 import { sampleReferrals } from '../scripts/samples/referrals.js';
 import type { Actor } from '../workflows/actions.js';
-import { CaseTypeKey, DistrictKey, PriorityKey, ProvinceKey, StageKey } from '../workflows/search-attributes.js';
-import type { ReferralWorkflowInput } from '../workflows/types.js';
 
 export const shippedPolicy = (): Promise<Policy> => loadPolicy(defaultPolicyFile);
 
@@ -44,23 +42,10 @@ export function leadOf(policy: Policy, referral: ReferralDetectedV1): string {
 
 export const workflowId = (referralId: string) => `referral-${referralId}`;
 
-/** Starts a referral as the intake bridge does (same input, id policy and search attributes), without Kafka. */
-export function startReferral(client: Client, taskQueue: string, referral: ReferralDetectedV1, policy: Policy): Promise<WorkflowHandle> {
-  const { facts } = referral;
-  const input: ReferralWorkflowInput = { referral, policy, intake: { eventId: `detected-${referral.referralId}`, source: 'urn:agency:bench' } };
-  return client.workflow.start('referralWorkflow', {
-    workflowId: workflowId(referral.referralId),
-    taskQueue,
-    args: [input],
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: [
-      { key: StageKey, value: 'ROUTING' },
-      { key: CaseTypeKey, value: facts.caseType },
-      { key: ProvinceKey, value: facts.location.province },
-      { key: DistrictKey, value: facts.location.district },
-      { key: PriorityKey, value: priorityOf(facts.flags) },
-    ],
-  });
+/** Starts a referral through the intake bridge's own start (same input, id policy and search attributes), without Kafka. */
+export async function startReferral(client: Client, taskQueue: string, referral: ReferralDetectedV1, policy: Policy): Promise<WorkflowHandle> {
+  await startReferralWorkflow({ client, taskQueue, policy }, referral, { eventId: `detected-${referral.referralId}`, source: 'urn:agency:bench' });
+  return client.workflow.getHandle(workflowId(referral.referralId));
 }
 
 export const actor = (agency: string, role: Actor['role'] = 'OFFICER', organisation?: string): Actor => ({

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,7 @@ import { sha256Hex } from '../../api/auth.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { eventually, KafkaHarness } from '../support/kafka-harness.js';
-import { repoRoot } from '../support/stack-paths.js';
+import { engineTopicEnv, startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
@@ -23,15 +22,8 @@ const keys = { fia: `fia-${randomBytes(8).toString('hex')}`, swd: `swd-${randomB
  */
 describe('no personal data in the logs of a full engine run', () => {
   const harness = new KafkaHarness(brokers);
-  const output: string[] = [];
-  let engine: ChildProcess;
-  const topics = {
-    KAFKA_TOPIC_INTAKE: `${run}.intake`,
-    KAFKA_TOPIC_ACTIONS: `${run}.actions`,
-    KAFKA_TOPIC_DEAD_LETTER: `${run}.dead-letter`,
-    KAFKA_TOPIC_EVENTS: `${run}.events`,
-    KAFKA_TOPIC_NOTIFY_PREFIX: `${run}.notify.`,
-  };
+  let engine: EngineProcess;
+  const topics = engineTopicEnv(run);
 
   beforeAll(async () => {
     const notify = ['fia', 'swd', 'moi', 'nccia', 'pta', 'pkcert', 'beoe', 'mophrd', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'].map((a) => `${run}.notify.${a}`);
@@ -47,37 +39,22 @@ describe('no personal data in the logs of a full engine run', () => {
         ],
       }),
     );
-    engine = spawn(process.execPath, ['--import', 'tsx', 'workers/engine.ts'], {
-      cwd: repoRoot,
+    engine = await startEngineProcess({
+      run,
+      temporalAddress,
+      brokers,
       env: {
-        ...process.env,
-        ...topics,
         ENGINE_ROLES: 'worker,bridge,api',
         LOG_LEVEL: 'debug',
-        TEMPORAL_ADDRESS: temporalAddress,
-        TEMPORAL_TASK_QUEUE: `${run}-queue`,
-        KAFKA_BROKERS: brokers,
-        KAFKA_INTAKE_GROUP: `${run}-intake`,
-        KAFKA_ACTIONS_GROUP: `${run}-actions`,
-        KAFKA_CLIENT_ID: run,
-        PAYLOAD_KEYS: `scan:${randomBytes(32).toString('base64')}`,
-        PAYLOAD_KEYS_FILE: '',
         API_PORT: String(apiPort),
         API_IDENTITIES_FILE: identities,
         WORKER_METRICS_ADDRESS: '0',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    engine.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    engine.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    await eventually(() => output.join(''), (text) => text.includes('referral-engine running'), 60_000, 'engine start');
   });
 
   afterAll(async () => {
-    if (engine && engine.exitCode === null) {
-      engine.kill('SIGTERM');
-      await new Promise((r) => engine.once('exit', r));
-    }
+    await engine?.stop();
     await harness.close();
   });
 
@@ -108,10 +85,9 @@ describe('no personal data in the logs of a full engine run', () => {
     expect((await act('acknowledge', keys.swd, { reason: 'Zarmina Qadeer-Logscan asked' })).status).toBe(403);
     expect((await act('complete-screening', keys.fia, { outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: true, consent: 'GIVEN' })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 3_000));
-    engine.kill('SIGTERM');
-    await new Promise((r) => engine.once('exit', r));
+    await engine.stop();
 
-    const logs = output.join('');
+    const logs = engine.output();
     expect(logs).toContain('referral started');
     expect(logs).toContain('message dead-lettered');
     const secrets = referral.persons.flatMap((p) => Object.values(p).flat()).filter((v): v is string => typeof v === 'string' && v.length > 4 && !['VICTIM', 'SUSPECT'].includes(v));

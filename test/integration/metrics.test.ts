@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256Hex } from '../../api/auth.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { detected, uniqueId } from '../support/fixtures.js';
+import { engineTopicEnv, startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 import { eventually, KafkaHarness } from '../support/kafka-harness.js';
 import { repoRoot } from '../support/stack-paths.js';
 
@@ -19,15 +18,8 @@ const workerMetricsPort = apiPort + 1;
 /** Prometheus metrics of a real engine process: the API's engine metrics and the worker's SDK metrics. */
 describe('metrics from the API and the worker', () => {
   const harness = new KafkaHarness(brokers);
-  let engine: ChildProcess;
-  const output: string[] = [];
-  const topics = {
-    KAFKA_TOPIC_INTAKE: `${run}.intake`,
-    KAFKA_TOPIC_ACTIONS: `${run}.actions`,
-    KAFKA_TOPIC_DEAD_LETTER: `${run}.dead-letter`,
-    KAFKA_TOPIC_EVENTS: `${run}.events`,
-    KAFKA_TOPIC_NOTIFY_PREFIX: `${run}.notify.`,
-  };
+  let engine: EngineProcess;
+  const topics = engineTopicEnv(run);
 
   beforeAll(async () => {
     const notify = ['fia', 'swd', 'moi', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'].map((a) => `${run}.notify.${a}`);
@@ -40,38 +32,23 @@ describe('metrics from the API and the worker', () => {
     policy.sla.acknowledge = { deadline: { hours: 2 / 3600 } };
     const policyFile = join(dir, 'policy.json');
     writeFileSync(policyFile, JSON.stringify(policy));
-    engine = spawn(process.execPath, ['--import', 'tsx', 'workers/engine.ts'], {
-      cwd: repoRoot,
+    engine = await startEngineProcess({
+      run,
+      temporalAddress,
+      brokers,
       env: {
-        ...process.env,
-        ...topics,
         ENGINE_ROLES: 'worker,bridge,api',
         LOG_LEVEL: 'info',
-        TEMPORAL_ADDRESS: temporalAddress,
-        TEMPORAL_TASK_QUEUE: `${run}-queue`,
-        KAFKA_BROKERS: brokers,
-        KAFKA_INTAKE_GROUP: `${run}-intake`,
-        KAFKA_ACTIONS_GROUP: `${run}-actions`,
-        KAFKA_CLIENT_ID: run,
-        PAYLOAD_KEYS: `m:${randomBytes(32).toString('base64')}`,
-        PAYLOAD_KEYS_FILE: '',
         POLICY_FILE: policyFile,
         API_PORT: String(apiPort),
         API_IDENTITIES_FILE: identities,
         WORKER_METRICS_ADDRESS: `127.0.0.1:${workerMetricsPort}`,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    engine.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
-    engine.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
-    await eventually(() => output.join(''), (t) => t.includes('referral-engine running'), 60_000, 'engine start');
   });
 
   afterAll(async () => {
-    if (engine && engine.exitCode === null) {
-      engine.kill('SIGTERM');
-      await new Promise((r) => engine.once('exit', r));
-    }
+    await engine?.stop();
     await harness.close();
   });
 
