@@ -16,7 +16,12 @@ export interface Run {
   jsonBytes: number;
   /** Events by type, most frequent first: where a history's size comes from. */
   eventTypes: Record<string, number>;
+  /** First replay of this history on the replay worker (its code paths not yet optimised). */
   replayMs?: number;
+  /** Median of the later replays of the same history on the same worker. */
+  warmReplayMs?: number;
+  /** Every replay, in order. */
+  replaysMs?: number[];
 }
 
 function countTypes(history: History): Record<string, number> {

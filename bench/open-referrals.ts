@@ -1,9 +1,11 @@
 import type { BenchContext, Scenario } from './context.js';
-import { ChildEngine, RUNNING_LINE } from './engine.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChildEngine, engineBundle, floorBundle, RUNNING_LINE } from './engine.js';
 import { leadOf, plainDetections, startReferral, withSla } from './fixtures.js';
 import { allTopics, benchTopics } from './kafka.js';
 import { figure } from './report.js';
-import { temporalDbBytes } from './stack.js';
+import { benchStack, temporalDbBytes } from './stack.js';
 import { pool, round, sleep, summarize, waitUntil } from './stats.js';
 
 /**
@@ -46,7 +48,14 @@ async function run(ctx: BenchContext): Promise<void> {
   await ctx.kafka.createTopics(allTopics(topics));
   const taskQueue = `bench-open-${stamp}`;
   const floorQueue = `bench-open-floor-${stamp}`;
+  // Both workers load workflow bundles built ahead of time, as the engine's image does
+  // (npm run bundle-workflows); one more fresh engine worker bundles from source, for comparison.
+  const engineBundleFile = join(benchStack.dir, `engine-workflows-${stamp}.js`);
+  const floorBundleFile = join(benchStack.dir, `floor-workflows-${stamp}.js`);
+  writeFileSync(engineBundleFile, (await engineBundle()).bundle.code);
+  writeFileSync(floorBundleFile, (await floorBundle()).bundle.code);
   const engineEnv = {
+    WORKER_WORKFLOW_BUNDLE: engineBundleFile,
     ENGINE_ROLES: 'worker',
     LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: ctx.temporalAddress,
@@ -59,7 +68,7 @@ async function run(ctx: BenchContext): Promise<void> {
     KAFKA_TOPIC_EVENTS: topics.events,
     KAFKA_TOPIC_NOTIFY_PREFIX: topics.notifyPrefix,
   };
-  const floorEnv = (queue: string) => ({ TEMPORAL_ADDRESS: ctx.temporalAddress, TEMPORAL_TASK_QUEUE: queue });
+  const floorEnv = (queue: string) => ({ TEMPORAL_ADDRESS: ctx.temporalAddress, TEMPORAL_TASK_QUEUE: queue, FLOOR_WORKFLOW_BUNDLE: floorBundleFile });
 
   // Routed and SLA notifications on the lead's topic (all referrals here are smuggling cases: FIA leads).
   const referrals = plainDetections(`O${stamp}`, target);
@@ -145,18 +154,16 @@ async function run(ctx: BenchContext): Promise<void> {
       await startReferral(ctx.client, taskQueue, probe, ctx.policy);
       const running = await b.lineAt(RUNNING_LINE, 120_000);
       if (running === undefined) throw new Error(`the fresh engine worker did not start:\n${b.lastLines()}`);
-      const bundled = await b.lineAt(/Workflow bundle created/, 0);
       const probeRouted = await waitUntil(() => routed.get(probe.referralId), (v) => v !== undefined, 60_000, 20);
       const f2 = new ChildEngine(floorEnv(`${floorQueue}-startup`), 'bench/floor-worker.ts');
       const f2Running = await f2.lineAt(RUNNING_LINE, 120_000);
       await f2.stop();
-      const startup = {
+      const startup: Results['startup'] = {
         running: running - b.spawnedAt,
-        bundled: bundled === undefined ? undefined : bundled - b.spawnedAt,
         probeRouted: probeRouted.value === undefined ? undefined : probeRouted.value - b.spawnedAt,
         minimal: f2Running === undefined ? undefined : f2Running - f2.spawnedAt,
       };
-      ctx.log(`fresh worker polls after ${startup.running} ms (minimal worker ${startup.minimal} ms)`);
+      ctx.log(`fresh worker polls after ${startup.running} ms with a prebuilt bundle (minimal worker ${startup.minimal} ms)`);
 
       // --- M acknowledgement deadlines spread over one window; M minimal timers due at the same instants ---
       // Each referral gets its own deadline (the policy travels in the workflow input), counted so
@@ -220,6 +227,23 @@ async function run(ctx: BenchContext): Promise<void> {
           floor: summarize(late.floor),
         },
       });
+      await b.stop();
+      // The same engine worker bundling workflows/ from source at its start (as `npm start` does).
+      const { WORKER_WORKFLOW_BUNDLE: _prebuilt, ...fromSourceEnv } = engineEnv;
+      const c = new ChildEngine({ ...fromSourceEnv, TEMPORAL_TASK_QUEUE: `${taskQueue}-from-source` });
+      try {
+        const cRunning = await c.lineAt(RUNNING_LINE, 120_000);
+        const cBundled = await c.lineAt(/Workflow bundle created/, 0);
+        await sleep(2_000);
+        Object.assign(startup, {
+          fromSource: cRunning === undefined ? undefined : cRunning - c.spawnedAt,
+          fromSourceBundled: cBundled === undefined ? undefined : cBundled - c.spawnedAt,
+          fromSourceRssKiB: c.memory()?.rssKiB,
+        });
+        ctx.log(`a worker bundling from source polls after ${startup.fromSource} ms`);
+      } finally {
+        await c.stop();
+      }
     } finally {
       await b.stop();
     }
@@ -239,7 +263,7 @@ interface Results {
   floorRssKiBByOpen: Array<[number, number]>;
   memory: Record<'idle' | 'loaded' | 'floorIdle' | 'floorLoaded', { rssKiB: number; hwmKiB: number } | undefined>;
   db: { before: number; after: number; floorOpen: number; floorBefore: number; floorAfter: number };
-  startup: { running: number; bundled?: number; probeRouted?: number; minimal?: number };
+  startup: { running: number; probeRouted?: number; minimal?: number; fromSource?: number; fromSourceBundled?: number; fromSourceRssKiB?: number };
   deadlines: { m: number; mWanted: number; received: number; spreadMs: number; startsDoneBy: number } & Record<'breach' | 'fired' | 'floor', ReturnType<typeof summarize>>;
 }
 
@@ -278,11 +302,19 @@ function report(ctx: BenchContext, r: Results): void {
     }),
     figure({
       scenario: s,
-      name: 'fresh worker: spawn → polling',
+      name: 'fresh worker: spawn → polling (prebuilt workflow bundle)',
       value: r.startup.running,
       unit: 'ms',
-      baseline: { name: 'minimal worker', value: r.startup.minimal ?? null },
-      note: `of which spawn → workflow bundle built ${r.startup.bundled ?? '?'} ms; spawn → probe referral routed ${r.startup.probeRouted ?? '?'} ms`,
+      baseline: { name: 'minimal worker, prebuilt bundle', value: r.startup.minimal ?? null },
+      note: `spawn → probe referral routed ${r.startup.probeRouted ?? '?'} ms`,
+    }),
+    figure({
+      scenario: s,
+      name: 'fresh worker: spawn → polling, bundling workflows from source',
+      value: r.startup.fromSource ?? null,
+      unit: 'ms',
+      baseline: { name: 'same worker, prebuilt bundle', value: r.startup.running },
+      note: `of which spawn → bundle built ${r.startup.fromSourceBundled ?? '?'} ms; idle RSS ${round(mib(r.startup.fromSourceRssKiB) ?? Number.NaN)} MiB (prebuilt: ${round(mib(idle?.rssKiB) ?? Number.NaN)} MiB)`,
     }),
     figure({ scenario: s, name: `breach notification lateness p50 (${window})`, value: d.breach.p50, unit: 'ms', baseline: { name: 'minimal timer', value: d.floor.p50 } }),
     figure({

@@ -52,6 +52,9 @@ const FAILURE_CODES: Record<string, ActionRejectionCode> = {
   Forbidden: 'FORBIDDEN',
 };
 
+/** Actions in flight per partition; those on one referral (one record key) still run one at a time. */
+export const ACTIONS_RECORDS_IN_FLIGHT = 16;
+
 /** Agencies without a topic of their own read the partners' topic (as the workflows' notifications do). */
 const SHARED_PARTNER_TOPIC = new Set(['PARTNER', 'NGO_HOTLINE', 'EMBASSY']);
 
@@ -310,6 +313,8 @@ export async function startActionsBridge(options: ActionsBridgeOptions): Promise
   const run = await consumeNamed(options.actionsTopic, () => consume(options.kafka, {
     groupId: options.groupId,
     topics: [options.actionsTopic],
+    // Actions on different referrals overlap; a referral's own actions (same key) stay in order.
+    recordsInFlight: ACTIONS_RECORDS_IN_FLIGHT,
     handle: async (record, ctx) => {
       try {
         await handle(record, ctx);

@@ -10,6 +10,9 @@ export interface IntakeBridgeOptions extends IntakeDeps {
   logger: Logger;
 }
 
+/** Starts in flight per intake partition (three partitions: up to 48 at once, the client's pool is 32 per Temporal connection). */
+export const INTAKE_RECORDS_IN_FLIGHT = 16;
+
 /** Consumes the intake topic into Temporal; each offset is committed only after its record is done. */
 export async function startIntakeBridge(options: IntakeBridgeOptions): Promise<ConsumerRun> {
   const handle = createIntakeHandler(options);
@@ -17,6 +20,9 @@ export async function startIntakeBridge(options: IntakeBridgeOptions): Promise<C
   const run = await consume(options.kafka, {
     groupId: options.groupId,
     topics: [options.intakeTopic],
+    // Each record is its own referral: starts overlap (a burst is not one round trip at a time);
+    // offsets are still committed only up to the first record not yet started.
+    recordsInFlight: INTAKE_RECORDS_IN_FLIGHT,
     handle: async (record, ctx) => {
       try {
         await handle(record, ctx);

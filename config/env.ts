@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './errors.js';
@@ -52,6 +53,15 @@ export const EngineEnv = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** Referrals the worker keeps cached in memory (~0.5 MB each measured): bounds the worker's RSS. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(450),
+  /**
+   * A workflow bundle built ahead of time (`npm run bundle-workflows`, done by the image build):
+   * the worker loads it instead of bundling workflows/ from source at every start.
+   */
+  WORKER_WORKFLOW_BUNDLE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file (build it with: npm run bundle-workflows)')
+    .optional(),
   /** Where the worker serves Temporal SDK metrics for Prometheus; empty string or 0 disables. */
   WORKER_METRICS_ADDRESS: z.union([hostPort, z.literal('0')]).default('127.0.0.1:9464'),
   /** `id:base64key,...` (32-byte AES keys); messages name the key id, never the key. */
@@ -103,6 +113,8 @@ export interface EngineConfig {
   /** host:port of the worker's Prometheus endpoint, or undefined when disabled. */
   workerMetricsAddress?: string;
   workerMaxCachedWorkflows: number;
+  /** Prebuilt workflow bundle file; absent: bundle workflows/ from source at start. */
+  workerWorkflowBundle?: string;
 }
 
 export interface ApiConfig {
@@ -203,6 +215,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     },
     ...(e.WORKER_METRICS_ADDRESS !== '0' ? { workerMetricsAddress: e.WORKER_METRICS_ADDRESS } : {}),
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+    ...(e.WORKER_WORKFLOW_BUNDLE ? { workerWorkflowBundle: e.WORKER_WORKFLOW_BUNDLE } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer, type IHeaders, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { runInKeyedLanes } from './keyed-lanes.js';
 import type { InboundRecord, OutboundRecord } from './records.js';
 
 /**
@@ -144,13 +145,54 @@ export interface ConsumeOptions {
   /** Partitions handled at once: one slow partition does not hold up the others. */
   concurrency?: number;
   /**
-   * Handles one record. Resolving commits the record's offset; throwing leaves it uncommitted
-   * (it is delivered again after a restart or rebalance).
+   * Records of one partition handled at once (default 1: strictly in order). Records with the
+   * same key are still handled one after another, in order (messaging/keyed-lanes.ts).
+   */
+  recordsInFlight?: number;
+  /**
+   * Handles one record. Resolving lets its offset be committed (once every earlier record of
+   * the partition is done too); throwing leaves it uncommitted: it and the records after it are
+   * delivered again.
    */
   handle(record: InboundRecord, ctx: RecordContext): Promise<void>;
 }
 
-/** A consumer group that commits each offset only after its handler finished with the record. */
+/**
+ * Commits a partition's position, one commit at a time: positions asked for while a commit is
+ * under way are folded into the next one, so a burst of finished records costs a few commits.
+ */
+function partitionCommitter(consumer: Consumer, topic: string, partition: number) {
+  let wanted: bigint | undefined;
+  let committed: bigint | undefined;
+  let running: Promise<void> | undefined;
+  let failure: unknown;
+  const loop = async () => {
+    while (wanted !== undefined && wanted !== committed) {
+      const offset = wanted;
+      try {
+        await consumer.commitOffsets([{ topic, partition, offset: offset.toString() }]);
+        committed = offset;
+      } catch (err) {
+        // Not committed: the records are delivered again (handlers are idempotent).
+        failure = err;
+        return;
+      }
+    }
+  };
+  return {
+    request(offset: string) {
+      wanted = BigInt(offset);
+      running ??= loop().finally(() => (running = undefined));
+    },
+    /** Waits for the last position asked for; throws if a commit failed. */
+    async flush() {
+      while (running) await running;
+      if (failure !== undefined) throw failure;
+    },
+  };
+}
+
+/** A consumer group that commits an offset only after its record and every one before it are done. */
 export async function consume({ kafka }: KafkaConnection, options: ConsumeOptions): Promise<ConsumerRun> {
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -164,21 +206,34 @@ export async function consume({ kafka }: KafkaConnection, options: ConsumeOption
   await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
   await consumer.run({
     autoCommit: false,
+    eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.concurrency ?? 3,
-    eachMessage: async ({ topic, partition, message, heartbeat }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (stopping) throw new Error('consumer is stopping');
-      await options.handle(
-        {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key,
-          value: message.value,
-          headers: flattenHeaders(message.headers),
-        },
-        { heartbeat, isStopping: () => stopping },
-      );
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      const { topic, partition } = batch;
+      const committer = partitionCommitter(consumer, topic, partition);
+      const ctx: RecordContext = { heartbeat, isStopping: () => stopping };
+      let failure: { error: unknown } | undefined;
+      try {
+        await runInKeyedLanes({
+          records: batch.messages,
+          inFlight: options.recordsInFlight ?? 1,
+          mayStart: () => !stopping && isRunning() && !isStale(),
+          handle: (message) =>
+            options.handle({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: flattenHeaders(message.headers) }, ctx),
+          onDone: (nextOffset) => {
+            // The consumer's in-memory position: a retried batch starts after the finished run.
+            resolveOffset((BigInt(nextOffset) - 1n).toString());
+            committer.request(nextOffset);
+          },
+        });
+      } catch (error) {
+        failure = { error };
+      }
+      // Whatever happened, the finished run is committed first; then a failure is redelivered.
+      await committer.flush().catch((error: unknown) => (failure ??= { error }));
+      if (failure) throw failure.error;
+      await heartbeat();
     },
   });
   return {

@@ -37,6 +37,9 @@ STACK_DIR="$(abspath "${STACK_DIR:-$STACK_HOME}")"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
+# WAL with synchronous=normal: no fsync per transaction (the dev server's SQLite file is not the
+# production store; see README "Performance"). Set TEMPORAL_SQLITE_PRAGMAS= (empty) for SQLite's defaults.
+TEMPORAL_SQLITE_PRAGMAS="${TEMPORAL_SQLITE_PRAGMAS-journal_mode=wal synchronous=normal}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_TOPICS="${KAFKA_TOPICS:-$DEFAULT_KAFKA_TOPICS}"
 
@@ -86,6 +89,9 @@ environment (defaults in brackets):
   TEMPORAL_UI_CODEC_ENDPOINT
                          if set, passed as --ui-codec-endpoint       [unset; npm start sets
                          (the Web UI decodes payloads through it)     http://127.0.0.1:8234/codec]
+  TEMPORAL_SQLITE_PRAGMAS
+                         --sqlite-pragma values for the dev server   [journal_mode=wal
+                         (empty: SQLite's own, an fsync per commit)   synchronous=normal]
   KAFKA_PORT             Kafka PLAINTEXT listener port               [9092]
   KAFKA_CONTROLLER_PORT  Kafka KRaft controller listener port        [9093]
   KAFKA_TOPICS           comma-separated topics created by 'up'      [referrals.* project topics]
@@ -422,8 +428,9 @@ start_temporal() {
     server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
     --db-filename "$STACK_DIR/temporal/temporal.db" --log-level warn --ui-disable-news-fetch
   )
-  local sa
+  local sa pragma
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+  for pragma in $TEMPORAL_SQLITE_PRAGMAS; do args+=(--sqlite-pragma "$pragma"); done
   if [[ -n "${TEMPORAL_UI_CODEC_ENDPOINT:-}" ]]; then
     args+=(--ui-codec-endpoint "$TEMPORAL_UI_CODEC_ENDPOINT")
   fi

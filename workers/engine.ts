@@ -8,7 +8,7 @@ import { startActionsBridge } from '../bridge/actions.js';
 import { createDeadLetters } from '../bridge/dead-letters.js';
 import { createKafka, createPublisher } from '../messaging/kafka.js';
 import { createLogger } from './logger.js';
-import { createReferralWorker } from './temporal-worker.js';
+import { createReferralWorker, workflowsPath } from './temporal-worker.js';
 import { AesGcmCodec } from '../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { loadKeyRing } from '../codec/keys.js';
@@ -91,7 +91,12 @@ async function main(): Promise<void> {
       activityDeps: { publisher, topics: config.kafka.topics, source: `referral-engine/${config.temporal.namespace}` },
       dataConverter,
       maxCachedWorkflows: config.workerMaxCachedWorkflows,
+      ...(config.workerWorkflowBundle ? { workflowBundle: { codePath: config.workerWorkflowBundle } } : {}),
     });
+    logger.info(
+      config.workerWorkflowBundle ? { workflowBundle: config.workerWorkflowBundle } : { workflowsPath },
+      config.workerWorkflowBundle ? 'worker: workflows from a prebuilt bundle' : 'worker: workflows bundled from source',
+    );
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256Hex } from '../../api/auth.js';
+import { writeWorkflowBundle } from '../../scripts/bundle-workflows.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { eventually, KafkaHarness } from '../support/kafka-harness.js';
@@ -39,11 +40,14 @@ describe('no personal data in the logs of a full engine run', () => {
         ],
       }),
     );
+    // The worker loads a bundle built ahead of time, as the image's does (npm run bundle-workflows).
+    const { file: bundle } = await writeWorkflowBundle(join(dir, 'workflows.bundle.js'));
     engine = await startEngineProcess({
       run,
       temporalAddress,
       brokers,
       env: {
+        WORKER_WORKFLOW_BUNDLE: bundle,
         ENGINE_ROLES: 'worker,bridge,api',
         LOG_LEVEL: 'debug',
         API_PORT: String(apiPort),
@@ -76,6 +80,9 @@ describe('no personal data in the logs of a full engine run', () => {
       60_000,
       'referral in screening',
     );
+    // Routed by workflows the worker loaded from the prebuilt bundle, not bundled at its start.
+    expect(engine.output()).toContain('worker: workflows from a prebuilt bundle');
+    expect(engine.output()).not.toContain('Workflow bundle created');
     // The data is there for those who need it: the API returns it to the lead agency.
     expect(detail.persons?.[0]?.name).toBe('Zarmina Qadeer-Logscan');
     const act = (name: string, key: string, body: object) =>

@@ -472,6 +472,16 @@ describe('Dockerfile', () => {
     expect(copied).not.toContain('.');
   });
 
+  it('bundles the workflows at build time, after the sources, and points the worker at the bundle', () => {
+    const copyIndexes = dockerfile.flatMap((i, n) => (i.op === 'COPY' ? [n] : []));
+    const bundle = dockerfile.findIndex((i) => i.op === 'RUN' && /npm run bundle-workflows -- --out (\S+)/.test(i.args));
+    expect(bundle).toBeGreaterThan(Math.max(...copyIndexes));
+    const out = /--out (\S+)/.exec(dockerfile[bundle]!.args)![1];
+    const env = dockerfile.find((i) => i.op === 'ENV' && i.args.startsWith('WORKER_WORKFLOW_BUNDLE='));
+    expect(env?.args).toBe(`WORKER_WORKFLOW_BUNDLE=${out}`);
+    expect(JSON.parse(read('package.json')).scripts['bundle-workflows']).toMatch(/scripts\/bundle-workflows\.ts/);
+  });
+
   it('runs the engine as the unprivileged node user through tsx', () => {
     const users = dockerfile.filter((i) => i.op === 'USER');
     expect(users.at(-1)?.args).toBe('node');

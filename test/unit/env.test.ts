@@ -97,6 +97,13 @@ describe('loadEngineConfig', () => {
     expect(new Set(named)).toEqual(new Set(['SHUTDOWN_GRACE_MS', 'LOG_PRETTY']));
   });
 
+  it('takes a prebuilt workflow bundle that exists, and names the variable when it does not', () => {
+    expect(loadEngineConfig({ WORKER_WORKFLOW_BUNDLE: defaultPolicyFile }).workerWorkflowBundle).toBe(defaultPolicyFile);
+    expect(loadEngineConfig({}).workerWorkflowBundle).toBeUndefined();
+    const err = configError({ WORKER_WORKFLOW_BUNDLE: '/nonexistent/workflows.bundle.js' });
+    expect(err.problems).toEqual([expect.stringMatching(/^WORKER_WORKFLOW_BUNDLE: no such file \(build it with: npm run bundle-workflows\)/)]);
+  });
+
   it('treats empty strings as unset', () => {
     const config = loadEngineConfig({ TEMPORAL_ADDRESS: '', KAFKA_BROKERS: '', LOG_LEVEL: '', ENGINE_ROLES: '', KAFKA_TOPIC_INTAKE: '' });
     expect(config.temporal.address).toBe('127.0.0.1:7233');
