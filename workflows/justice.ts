@@ -4,10 +4,12 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { deadlineAt } from '../domain/deadlines.js';
 import type { Notification } from '../schemas/notifications.js';
 import type { RoutedDecision } from '../schemas/routing.js';
@@ -78,6 +80,11 @@ export interface JusticeOutcome {
 
 /** Trial updates per run: after this many, the track continues as new with its state carried. */
 export const TRIAL_UPDATES_PER_RUN = 10;
+/**
+ * Search attributes upserted, and the referral signalled, only when what they carry changed;
+ * attributes the start already set are not written again. Each is a history event on both sides.
+ */
+export const JUSTICE_SUMMARY_ON_CHANGE_PATCH = 'justice-summary-on-change';
 
 const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'] as const;
 const PROSECUTION = 'PROSECUTION';
@@ -91,6 +98,9 @@ const ROLES: readonly ActorRole[] = ['OFFICER', 'SUPERVISOR', 'OPERATOR', 'PARTN
 export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutcome> {
   const { policy, carried } = input;
   const calendarOpts = { urgent: input.urgent, calendar: policy.calendar };
+  const onChange = patched(JUSTICE_SUMMARY_ON_CHANGE_PATCH);
+  let lastAttributes: string | undefined;
+  let lastSummary: string | undefined;
 
   // --- state (everything the state query shows, and what continue-as-new carries) ---
   let routing: RoutedDecision = carried?.routing ?? input.routing;
@@ -509,15 +519,26 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   const publishSummary = async (): Promise<void> => {
     summaryDirty = false;
     const next = sla.nextDeadline();
-    upsertSearchAttributes([
+    const attributes: SearchAttributeUpdatePair[] = [
       { key: StageKey, value: `JUSTICE:${stage}` },
       { key: LeadAgencyKey, value: routing.lead },
       { key: CaseTypeKey, value: routing.caseType },
       { key: SlaBreachedKey, value: sla.anyBreached() },
       { key: NextDeadlineKey, value: next ?? null },
-    ]);
+    ];
+    const current = summary();
+    if (onChange) {
+      const attributesKey = JSON.stringify(attributes.map(({ value }) => (value instanceof Date ? value.toISOString() : value)));
+      if (attributesKey !== lastAttributes) upsertSearchAttributes(attributes);
+      lastAttributes = attributesKey;
+      const summaryKey = JSON.stringify(current);
+      if (summaryKey === lastSummary) return;
+      lastSummary = summaryKey;
+    } else {
+      upsertSearchAttributes(attributes);
+    }
     try {
-      await getExternalWorkflowHandle(input.parentWorkflowId).signal(trackUpdatedSignal, { track: 'justice', summary: summary() });
+      await getExternalWorkflowHandle(input.parentWorkflowId).signal(trackUpdatedSignal, { track: 'justice', summary: current });
     } catch (err) {
       // The referral may be gone (or absent in tests): the track carries on regardless.
       log.debug('could not signal the referral', { parent: input.parentWorkflowId, error: String(err) });
@@ -543,11 +564,18 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
     while (outbox.length > 0 || summaryDirty) await flushOnce();
   };
 
-  upsertSearchAttributes([
+  const placeAndPriority: SearchAttributeUpdatePair[] = [
     { key: ProvinceKey, value: input.province },
     { key: DistrictKey, value: input.district },
     { key: PriorityKey, value: input.priority },
-  ]);
+  ];
+  if (!onChange) upsertSearchAttributes(placeAndPriority);
+  else {
+    // The referral starts the track with these set (and continue-as-new keeps them).
+    const { typedSearchAttributes: atStart } = workflowInfo();
+    const missing = placeAndPriority.filter(({ key, value }) => atStart.get(key as never) !== value);
+    if (missing.length > 0) upsertSearchAttributes(missing);
+  }
 
   // --- FJA steps: from the start, beside everything else ---
   const fjaSteps: Array<Promise<unknown>> = [];

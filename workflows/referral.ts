@@ -66,6 +66,12 @@ import type { JusticeInput, ProtectionInput, ReferralOutcome, ReferralState, Ref
 export const LIFECYCLE_PATCH = 'referral-lifecycle-v2';
 /** Search attributes and memo upserted only when they change (fewer history events per referral). */
 export const ATTRIBUTES_ON_CHANGE_PATCH = 'referral-attributes-on-change';
+/**
+ * Search attributes and memo written once per workflow task, at its end, instead of at every
+ * change within it; the start's attributes are not written again. Each upsert is a history event
+ * and a visibility write on the server: an intake wrote six.
+ */
+export const ATTRIBUTES_PER_TASK_PATCH = 'referral-attributes-once-per-task';
 
 /** Committees and operators' bodies that may act on any referral (classification, escalations). */
 const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'];
@@ -95,6 +101,9 @@ class ReferralLifecycle {
   private readonly trackSummaries: Partial<Record<Track, TrackSummary>> = {};
   private lastAttributes: string | undefined;
   private lastSummary: string | undefined;
+  /** ATTRIBUTES_PER_TASK_PATCH: set at the start of run(), so the marker is in the first task. */
+  private attributesPerTask = false;
+  private attributesDirty = false;
 
   constructor(private readonly input: ReferralWorkflowInput) {
     const { referral, policy } = input;
@@ -138,13 +147,23 @@ class ReferralLifecycle {
   async run(): Promise<ReferralOutcome> {
     this.installHandlers();
     const { facts } = this.input.referral;
-    upsertSearchAttributes([
+    const initial: SearchAttributeUpdatePair[] = [
       { key: StageKey, value: this.state.stage },
       { key: CaseTypeKey, value: facts.caseType },
       { key: ProvinceKey, value: facts.location.province },
       { key: DistrictKey, value: facts.location.district },
       { key: PriorityKey, value: this.priority },
-    ]);
+    ];
+    this.attributesPerTask = patched(ATTRIBUTES_PER_TASK_PATCH);
+    if (!this.attributesPerTask) {
+      upsertSearchAttributes(initial);
+    } else {
+      // The intake bridge and the API start referrals with these already set: write only what differs.
+      const { typedSearchAttributes: atStart } = workflowInfo();
+      const missing = initial.filter(({ key, value }) => atStart.get(key as never) !== value);
+      if (missing.length > 0) upsertSearchAttributes(missing);
+      void this.writeAttributesAtEndOfTasks();
+    }
 
     await this.route(facts.caseType);
     while (this.decision?.status === 'UNROUTED' && !this.withdrawal) {
@@ -318,6 +337,7 @@ class ReferralLifecycle {
     this.refreshAttributes();
     await notify.publishNotifications(this.stageEvent('CLOSED', seq));
     await condition(allHandlersFinished);
+    this.flushAttributes();
     return { referralId: this.state.referralId, stage: 'CLOSED', closedReason: reason };
   }
 
@@ -514,7 +534,30 @@ class ReferralLifecycle {
     return { ...this.state, sla: this.sla.view(), tracks: { ...this.trackSummaries } };
   }
 
+  /** Marks the attributes for writing; before ATTRIBUTES_PER_TASK_PATCH, writes them at once. */
   private refreshAttributes(): void {
+    if (this.attributesPerTask) this.attributesDirty = true;
+    else this.writeAttributes();
+  }
+
+  /**
+   * Conditions are checked once the task's other coroutines have run: the attributes are written
+   * once, with the task's final values.
+   */
+  private async writeAttributesAtEndOfTasks(): Promise<void> {
+    for (;;) {
+      await condition(() => this.attributesDirty);
+      this.flushAttributes();
+    }
+  }
+
+  private flushAttributes(): void {
+    if (!this.attributesDirty) return;
+    this.attributesDirty = false;
+    this.writeAttributes();
+  }
+
+  private writeAttributes(): void {
     const deadlines = [this.sla.nextDeadline()?.getTime(), ...Object.values(this.trackSummaries).map((t) => (t?.nextDeadline ? Date.parse(t.nextDeadline) : undefined))].filter(
       (d): d is number => d !== undefined && !Number.isNaN(d),
     );

@@ -18,7 +18,8 @@ import {
   registerCaseUpdate,
   reintegrationPlanUpdate,
 } from '../../workflows/messages.js';
-import { detected, workflowInput } from '../support/fixtures.js';
+import { startReferral } from '../../bridge/intake.js';
+import { detected, shippedPolicy, workflowInput } from '../support/fixtures.js';
 
 /**
  * Scenarios whose histories are captured into test/histories/ by `npm run capture-history`.
@@ -29,6 +30,47 @@ export interface Scenario {
   name: string;
   /** Returns the workflow ids whose histories to store: the first as NAME.json, others as NAME.<suffix>.json. */
   run(client: Client, taskQueue: string, skip: (ms: number) => Promise<void>): Promise<string[]>;
+}
+
+/**
+ * Lifecycle v2, mid-flight: acknowledged late (ladder fired), screened, both tracks running, an
+ * extension granted, a task done. Stored open so replay covers waiting timers and handlers.
+ */
+async function tracksOpen(client: Client, taskQueue: string, skip: (ms: number) => Promise<void>, referralId: string, asTheBridgeStarts: boolean): Promise<string[]> {
+  const referral = detected({
+    referralId,
+    facts: { flags: { minor: true, victimAbroad: false, victimAtRisk: true, organisedNetwork: false, crossBorder: true } },
+  });
+  const fia: Actor = { actorId: 'fia-9', agency: 'FIA', role: 'OFFICER' };
+  const swd: Actor = { actorId: 'swd-2', agency: 'SWD', role: 'OFFICER' };
+  let handle = client.workflow.getHandle(`referral-${referral.referralId}`);
+  if (asTheBridgeStarts) await startReferral({ client, taskQueue, policy: shippedPolicy() }, referral, { eventId: `detected-${referralId}`, source: 'urn:test' });
+  else handle = await client.workflow.start('referralWorkflow', { workflowId: handle.workflowId, taskQueue, args: [workflowInput(referral)] });
+  await untilStage(handle, 'SCREENING');
+  await skip(5 * 3_600_000);
+  await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fia, reason: 'late: officer on leave' }] });
+  await handle.executeUpdate(completeScreeningUpdate, {
+    args: [{ actor: fia, outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: true, consent: 'NOT_REQUIRED' }],
+  });
+  const justice = client.workflow.getHandle(justiceWorkflowId(referral.referralId));
+  const protection = client.workflow.getHandle(protectionWorkflowId(referral.referralId));
+  await until(async () => (await justice.query(justiceStateQuery)).stage === 'REGISTRATION');
+  await justice.executeUpdate(registerCaseUpdate, { args: [{ actor: fia, decision: 'REGISTERED', caseNumber: 'FIR-99/2026' }] });
+  await justice.executeUpdate(extendDeadlineUpdate, {
+    args: [{ actor: { ...fia, role: 'SUPERVISOR' }, step: 'investigationReport', by: { days: 7 }, reason: 'forensic report awaited' }],
+  });
+  await until(async () => (await protection.query(protectionStateQuery)).stage === 'IMMEDIATE_PROTECTION');
+  await protection.executeUpdate(protectionPlacementUpdate, { args: [{ actor: swd, placement: 'CHILD_PROTECTION' }] });
+  await protection.executeUpdate(reintegrationPlanUpdate, {
+    args: [{ actor: swd, partner: 'IOM', tasks: [{ taskId: 'edu-1', kind: 'EDUCATION', partner: 'IOM' }, { taskId: 'fam-1', kind: 'FAMILY_TRACING', partner: 'IOM' }] }],
+  });
+  const iom: Actor = { actorId: 'iom-3', agency: 'PARTNER', role: 'PARTNER', organisation: 'IOM' };
+  await protection.executeUpdate(completeTaskUpdate, { args: [{ actor: iom, taskId: 'edu-1', outcome: 'DONE' }] });
+  await justice.executeUpdate(investigationReportUpdate, { args: [{ actor: fia, kind: 'FINAL' }] });
+  await justice.executeUpdate(chargeDecisionUpdate, { args: [{ actor: { actorId: 'pp-1', agency: 'PROSECUTION', role: 'OFFICER' }, decision: 'CHARGED' }] });
+  await skip(40 * 86_400_000); // a missed prosecution status update: the ladder fires on the justice track
+  await until(async () => (await handle.query(referralStateQuery)).stage === 'IN_PROGRESS');
+  return [handle.workflowId, justice.workflowId, protection.workflowId];
 }
 
 async function untilStage(handle: { query: (q: typeof referralStateQuery) => Promise<{ stage: string }> }, stage: string) {
@@ -69,47 +111,15 @@ export const scenarios: Scenario[] = [
     },
   },
   {
-    // Lifecycle v2, mid-flight: acknowledged late (ladder fired), screened, both tracks running,
-    // an extension granted, a task done. Stored open so replay covers waiting timers and handlers.
+    // Lifecycle v2, mid-flight (tracksOpen): started without search attributes.
     name: 'v2-trafficking-tracks-open',
-    async run(client, taskQueue, skip) {
-      const referral = detected({
-        referralId: 'HIST-LIFECYCLE-1',
-        facts: { flags: { minor: true, victimAbroad: false, victimAtRisk: true, organisedNetwork: false, crossBorder: true } },
-      });
-      const fia: Actor = { actorId: 'fia-9', agency: 'FIA', role: 'OFFICER' };
-      const swd: Actor = { actorId: 'swd-2', agency: 'SWD', role: 'OFFICER' };
-      const handle = await client.workflow.start('referralWorkflow', {
-        workflowId: `referral-${referral.referralId}`,
-        taskQueue,
-        args: [workflowInput(referral)],
-      });
-      await untilStage(handle, 'SCREENING');
-      await skip(5 * 3_600_000);
-      await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fia, reason: 'late: officer on leave' }] });
-      await handle.executeUpdate(completeScreeningUpdate, {
-        args: [{ actor: fia, outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: true, consent: 'NOT_REQUIRED' }],
-      });
-      const justice = client.workflow.getHandle(justiceWorkflowId(referral.referralId));
-      const protection = client.workflow.getHandle(protectionWorkflowId(referral.referralId));
-      await until(async () => (await justice.query(justiceStateQuery)).stage === 'REGISTRATION');
-      await justice.executeUpdate(registerCaseUpdate, { args: [{ actor: fia, decision: 'REGISTERED', caseNumber: 'FIR-99/2026' }] });
-      await justice.executeUpdate(extendDeadlineUpdate, {
-        args: [{ actor: { ...fia, role: 'SUPERVISOR' }, step: 'investigationReport', by: { days: 7 }, reason: 'forensic report awaited' }],
-      });
-      await until(async () => (await protection.query(protectionStateQuery)).stage === 'IMMEDIATE_PROTECTION');
-      await protection.executeUpdate(protectionPlacementUpdate, { args: [{ actor: swd, placement: 'CHILD_PROTECTION' }] });
-      await protection.executeUpdate(reintegrationPlanUpdate, {
-        args: [{ actor: swd, partner: 'IOM', tasks: [{ taskId: 'edu-1', kind: 'EDUCATION', partner: 'IOM' }, { taskId: 'fam-1', kind: 'FAMILY_TRACING', partner: 'IOM' }] }],
-      });
-      const iom: Actor = { actorId: 'iom-3', agency: 'PARTNER', role: 'PARTNER', organisation: 'IOM' };
-      await protection.executeUpdate(completeTaskUpdate, { args: [{ actor: iom, taskId: 'edu-1', outcome: 'DONE' }] });
-      await justice.executeUpdate(investigationReportUpdate, { args: [{ actor: fia, kind: 'FINAL' }] });
-      await justice.executeUpdate(chargeDecisionUpdate, { args: [{ actor: { actorId: 'pp-1', agency: 'PROSECUTION', role: 'OFFICER' }, decision: 'CHARGED' }] });
-      await skip(40 * 86_400_000); // a missed prosecution status update: the ladder fires on the justice track
-      await until(async () => (await handle.query(referralStateQuery)).stage === 'IN_PROGRESS');
-      return [handle.workflowId, justice.workflowId, protection.workflowId];
-    },
+    run: (client, taskQueue, skip) => tracksOpen(client, taskQueue, skip, 'HIST-LIFECYCLE-1', false),
+  },
+  {
+    // After 'referral-attributes-once-per-task' and 'justice-summary-on-change': attributes written
+    // once per task, the track signalling only changes; started as the intake bridge starts it.
+    name: 'v2-per-task-attributes-tracks-open',
+    run: (client, taskQueue, skip) => tracksOpen(client, taskQueue, skip, 'HIST-PER-TASK-1', true),
   },
   {
     // After 'referral-attributes-on-change': attributes and memo written only when they change.

@@ -11,7 +11,10 @@ import {
   withdrawReferralUpdate,
 } from '../../workflows/messages.js';
 import type { ReferralWorkflowInput } from '../../workflows/types.js';
-import { detected, workflowInput } from '../support/fixtures.js';
+import proto from '@temporalio/proto';
+import { startReferral } from '../../bridge/intake.js';
+import { LeadAgencyKey, NextDeadlineKey, StageKey } from '../../workflows/search-attributes.js';
+import { detected, shippedPolicy, workflowInput } from '../support/fixtures.js';
 import { startWorkflowHarness, waitFor, type WorkflowHarness } from '../support/workflow-harness.js';
 
 const HOUR = 3_600_000;
@@ -145,6 +148,35 @@ describe('referral workflow: routing, acknowledgement, screening (time-skipping)
     for (const track of ['justice', 'protection']) {
       await expect(h.env.client.workflow.getHandle(`referral-${referral.referralId}-${track}`).describe()).rejects.toThrow(/not found/i);
     }
+  });
+
+  it('writes search attributes at most once per workflow task, and not those the start already set', async () => {
+    const referral = detected();
+    // Started as the intake bridge starts it: stage, case type, place and priority already set.
+    await startReferral({ client: h.env.client, taskQueue: h.taskQueue, policy: shippedPolicy() }, referral, { eventId: `e-${referral.referralId}`, source: 'urn:test' });
+    const handle = h.env.client.workflow.getHandle(`referral-${referral.referralId}`);
+    await waitFor(async () => (await stage(handle)) === 'SCREENING');
+    await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fiaOfficer }] });
+    const events = (await handle.fetchHistory()).events ?? [];
+    const EventType = proto.temporal.api.enums.v1.EventType;
+    // Upserts of the referral's own attributes per workflow task (they follow its COMPLETED event);
+    // the SDK's own upserts of TemporalChangeVersion, beside each patch marker, are not ours.
+    const perTask: number[] = [];
+    for (const e of events) {
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) perTask.push(0);
+      const fields = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
+      if (fields.some((f) => f !== 'TemporalChangeVersion')) perTask[perTask.length - 1]! += 1;
+    }
+    expect(perTask[0]).toBe(0); // the first task: nothing new to write
+    expect(Math.max(...perTask)).toBe(1);
+    expect(perTask.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2); // ROUTED, then SCREENING with its deadlines
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect(attributes.get(StageKey)).toBe('SCREENING');
+    expect(attributes.get(LeadAgencyKey)).toBe('FIA');
+    expect(attributes.get(NextDeadlineKey)).toBeInstanceOf(Date);
+    await handle.executeUpdate(withdrawReferralUpdate, { args: [{ actor: fiaSupervisor, reason: 'test done' }] });
+    await handle.result();
+    expect((await handle.describe()).typedSearchAttributes.get(StageKey)).toBe('CLOSED');
   });
 
   it('rejects invalid actions with a typed reason naming the field', async () => {
