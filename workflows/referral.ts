@@ -581,7 +581,9 @@ class ReferralLifecycle {
       policyVersion: this.input.policy.version,
       tracks: Object.fromEntries(Object.entries(this.trackSummaries).map(([k, v]) => [k, v?.stage])),
     };
-    if (!patched(ATTRIBUTES_ON_CHANGE_PATCH)) {
+    // Written once per task, they are written on change too: no need to ask (each patch marker
+    // costs two history events).
+    if (!this.attributesPerTask && !patched(ATTRIBUTES_ON_CHANGE_PATCH)) {
       upsertSearchAttributes(attributes);
       upsertMemo({ summary });
       return;

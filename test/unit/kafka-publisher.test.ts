@@ -61,6 +61,7 @@ describe('createPublisher', () => {
     await publisher.connect();
     producers[0]!.hold = true;
     const first = publisher.publish([record('a')]);
+    await tick(); // 'a' is on its way: 'b' waits for it
     const second = publisher.publish([record('b')]);
     await tick();
     expect(producers[0]!.started).toEqual(['a']);
@@ -71,6 +72,37 @@ describe('createPublisher', () => {
     expect(producers[0]!.sent).toEqual(['a', 'b']);
   });
 
+  it('publishes that wait for a send go together in the next request, in call order', async () => {
+    const { connection, producers } = fakeKafka();
+    const publisher = createPublisher(connection);
+    await publisher.connect();
+    producers[0]!.hold = true;
+    const first = publisher.publish([record('a')]);
+    await tick();
+    const waiting = [publisher.publish([record('b')]), publisher.publish([record('c'), record('d')]), publisher.publish([record('e')])];
+    await tick();
+    expect(producers[0]!.started).toEqual(['a']);
+    producers[0]!.hold = false;
+    producers[0]!.release();
+    await Promise.all([first, ...waiting]);
+    expect(producers[0]!.sent).toEqual(['a', 'b,c,d,e']);
+  });
+
+  it('a failed shared request fails every publish in it, and the next ones go on a new session', async () => {
+    const { connection, producers } = fakeKafka();
+    const publisher = createPublisher(connection);
+    await publisher.connect();
+    producers[0]!.hold = true;
+    const first = publisher.publish([record('a')]);
+    await tick();
+    const shared = [publisher.publish([record('b')]), publisher.publish([record('c')])];
+    producers[0]!.failSend = true;
+    producers[0]!.release(); // 'a' fails
+    await expect(first).rejects.toThrow(/ECONNRESET/);
+    await Promise.all(shared); // 'b,c' on the next session
+    expect(producers[1]!.sent).toEqual(['b,c']);
+  });
+
   it('a failed send ends the producer session: the next send uses a new producer, and nothing sent in between reuses the old one', async () => {
     const { connection, producers } = fakeKafka();
     const publisher = createPublisher(connection);
@@ -79,6 +111,7 @@ describe('createPublisher', () => {
     old.failSend = true;
     old.hold = true;
     const failing = publisher.publish([record('a')]);
+    await tick();
     const next = publisher.publish([record('b')]);
     await tick();
     old.release();
