@@ -20,6 +20,8 @@ import { pool, round, sleep, summarize, waitUntil } from './stats.js';
 export const openReferralsScenario: Scenario = { id: 'open-referrals', number: 3, title: 'many open referrals, deadlines in the same minute', run };
 
 const MiB = 1024;
+/** The engine's default sticky cache (config/env.ts), set explicitly so the figures can name it. */
+const CACHE_SIZE = 450;
 
 interface SlaSeen {
   kind: string;
@@ -40,7 +42,7 @@ function slope(points: ReadonlyArray<[number, number]>): number {
 
 async function run(ctx: BenchContext): Promise<void> {
   const target = ctx.quick ? 1000 : 10_000;
-  const openBoxMs = ctx.quick ? 12_000 : 180_000;
+  const openBoxMs = ctx.quick ? 12_000 : 300_000;
   const m = ctx.quick ? 100 : 1000;
   const windowMs = ctx.quick ? 10_000 : 60_000;
   const stamp = Date.now().toString(36);
@@ -56,6 +58,7 @@ async function run(ctx: BenchContext): Promise<void> {
   writeFileSync(floorBundleFile, (await floorBundle()).bundle.code);
   const engineEnv = {
     WORKER_WORKFLOW_BUNDLE: engineBundleFile,
+    WORKER_MAX_CACHED_WORKFLOWS: String(CACHE_SIZE),
     ENGINE_ROLES: 'worker',
     LOG_LEVEL: 'info',
     TEMPORAL_ADDRESS: ctx.temporalAddress,
@@ -292,6 +295,14 @@ function report(ctx: BenchContext, r: Results): void {
       // A few hundred minimal workflows move RSS less than the collector does: no baseline from so few.
       baseline: { name: 'minimal open workflow', value: r.db.floorOpen >= 500 ? slope(r.floorRssKiBByOpen) : null },
       note: `RSS as the kernel sees it (cached workflows and garbage not yet collected); minimal worker ${round(mib(floorIdle?.rssKiB) ?? Number.NaN)} → ${round(mib(floorLoaded?.rssKiB) ?? Number.NaN)} MiB with ${r.db.floorOpen} open${r.db.floorOpen < 500 ? ' (too few for a slope)' : ''}`,
+    }),
+    figure({
+      scenario: s,
+      name: `worker RSS growth per referral opened once the cache is full (past ${2 * CACHE_SIZE} open)`,
+      value: r.rssKiBByOpen.filter(([n]) => n >= 2 * CACHE_SIZE).length >= 5 ? slope(r.rssKiBByOpen.filter(([n]) => n >= 2 * CACHE_SIZE)) : null,
+      unit: 'KiB',
+      baseline: { name: 'slope over all samples', value: slope(r.rssKiBByOpen) },
+      note: `WORKER_MAX_CACHED_WORKFLOWS=${CACHE_SIZE}: referrals past the cache are evicted and replayed at their next task; what stays is what the server holds`,
     }),
     figure({
       scenario: s,
