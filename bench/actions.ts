@@ -55,7 +55,11 @@ async function run(ctx: BenchContext): Promise<void> {
    * time box) and waits until they are routed, i.e. waiting for acknowledgement.
    */
   const openBoxMs = ctx.quick ? 12_000 : 150_000;
+  /** Referrals routed per second while opening them, as last measured (a guess until then). */
+  let openRate = 8;
   const open = async (count: number) => {
+    const t0 = Date.now();
+    const before = referrals.length;
     const batch = plainDetections(`A${stamp}-${referrals.length}`, count);
     const routedOf = () => batch.filter((r) => routed.has(r.referralId)).length;
     const until = Date.now() + openBoxMs;
@@ -68,6 +72,7 @@ async function run(ctx: BenchContext): Promise<void> {
     });
     await waitUntil(routedOf, (n) => n >= started, 60_000, 200);
     referrals.push(...batch.filter((r) => routed.has(r.referralId)));
+    if (referrals.length - before >= 20) openRate = (referrals.length - before) / Math.max(1, (Date.now() - t0) / 1000);
   };
   let used = 0;
   const step = async (rate: number, seconds: number, sendVia: BenchProducer): Promise<Step> => {
@@ -112,7 +117,7 @@ async function run(ctx: BenchContext): Promise<void> {
       const holds = (s: Step) => s.answered === s.sent && s.latency.p99 < 1000;
       let rate = holds(first) ? main.rate * 2 : main.rate / 2;
       while (rate >= 2.5 && rate <= 160) {
-        const estimateMs = (Math.max(0, rate * 60 - (referrals.length - used)) / 8 + 70) * 1000;
+        const estimateMs = (Math.max(0, rate * 60 - (referrals.length - used)) / openRate + 70) * 1000;
         if (Date.now() + estimateMs > budgetUntil) {
           ctx.log(`rate search stopped before ${rate}/s: out of time`);
           break;

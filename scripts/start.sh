@@ -57,7 +57,8 @@ stop() {
 }
 trap 'stop; exit 130' INT TERM
 
-node --import tsx workers/engine.ts &
+# The engine's heap budget, as the image sets it (Dockerfile): a bounded heap keeps RSS flat.
+NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=384}" node --import tsx workers/engine.ts &
 engine_pid=$!
 status=0
 wait "$engine_pid" || status=$?

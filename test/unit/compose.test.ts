@@ -482,6 +482,13 @@ describe('Dockerfile', () => {
     expect(JSON.parse(read('package.json')).scripts['bundle-workflows']).toMatch(/scripts\/bundle-workflows\.ts/);
   });
 
+  it('bounds the heap of the engine, and npm start gives the engine the same bound', () => {
+    const env = dockerfile.find((i) => i.op === 'ENV' && i.args.startsWith('NODE_OPTIONS='));
+    const flag = /--max-old-space-size=(\d+)/.exec(env?.args ?? '')?.[0];
+    expect(flag).toBeDefined();
+    expect(read('scripts/start.sh')).toContain(`NODE_OPTIONS="\${NODE_OPTIONS:-${flag}}" node --import tsx workers/engine.ts`);
+  });
+
   it('runs the engine as the unprivileged node user through tsx', () => {
     const users = dockerfile.filter((i) => i.op === 'USER');
     expect(users.at(-1)?.args).toBe('node');
