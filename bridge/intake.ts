@@ -9,6 +9,7 @@ import type { ReferralDetectedV1 } from '../schemas/intake.js';
 import type { Policy } from '../schemas/policy.js';
 import { priorityOf } from '../domain/priority.js';
 import { CaseTypeKey, DistrictKey, PriorityKey, ProvinceKey, StageKey } from '../workflows/search-attributes.js';
+import { referralMemo } from '../workflows/memo.js';
 import type { ReferralWorkflowInput } from '../workflows/types.js';
 import type { DeadLetters } from './dead-letters.js';
 import { retryTransient } from './retry.js';
@@ -78,6 +79,8 @@ export async function startReferral(deps: StartDeps, referral: ReferralDetectedV
       taskQueue: deps.taskQueue,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // The workflow's memo from the start: it is rewritten only when a track moves.
+      memo: { summary: referralMemo(deps.policy.version) },
       typedSearchAttributes: [
         { key: StageKey, value: 'ROUTING' },
         { key: CaseTypeKey, value: facts.caseType },

@@ -59,6 +59,7 @@ import {
   SlaBreachedKey,
   StageKey,
 } from './search-attributes.js';
+import { referralMemo } from './memo.js';
 import { SlaTracker } from './sla.js';
 import type { JusticeInput, ProtectionInput, ReferralOutcome, ReferralState, ReferralWorkflowInput, TrackContext, TrackSummary } from './types.js';
 
@@ -162,6 +163,8 @@ class ReferralLifecycle {
       const { typedSearchAttributes: atStart } = workflowInfo();
       const missing = initial.filter(({ key, value }) => atStart.get(key as never) !== value);
       if (missing.length > 0) upsertSearchAttributes(missing);
+      // Likewise the memo (bridge/intake.ts starts with referralMemo's).
+      this.lastSummary = JSON.stringify(workflowInfo().memo?.['summary'] ?? null);
       void this.writeAttributesAtEndOfTasks();
     }
 
@@ -571,16 +574,20 @@ class ReferralLifecycle {
       { key: PartiesKey, value: this.parties() },
       ...(routed ? [{ key: LeadAgencyKey, value: routed.lead }] : []),
     ];
-    const summary = {
-      caseType: this.state.caseType,
-      stage: this.state.stage,
-      lead: routed?.lead,
-      province: this.input.referral.facts.location.province,
-      district: this.input.referral.facts.location.district,
-      priority: this.priority,
-      policyVersion: this.input.policy.version,
-      tracks: Object.fromEntries(Object.entries(this.trackSummaries).map(([k, v]) => [k, v?.stage])),
-    };
+    const tracks = Object.fromEntries(Object.entries(this.trackSummaries).map(([k, v]) => [k, v?.stage]));
+    // Once per task, the memo holds only what no search attribute shows: it changes with the tracks.
+    const summary = this.attributesPerTask
+      ? referralMemo(this.input.policy.version, tracks)
+      : {
+          caseType: this.state.caseType,
+          stage: this.state.stage,
+          lead: routed?.lead,
+          province: this.input.referral.facts.location.province,
+          district: this.input.referral.facts.location.district,
+          priority: this.priority,
+          policyVersion: this.input.policy.version,
+          tracks,
+        };
     // Written once per task, they are written on change too: no need to ask (each patch marker
     // costs two history events).
     if (!this.attributesPerTask && !patched(ATTRIBUTES_ON_CHANGE_PATCH)) {

@@ -150,7 +150,7 @@ describe('referral workflow: routing, acknowledgement, screening (time-skipping)
     }
   });
 
-  it('writes search attributes at most once per workflow task, and not those the start already set', async () => {
+  it('writes search attributes at most once per workflow task, and neither the attributes nor the memo the start already set', async () => {
     const referral = detected();
     // Started as the intake bridge starts it: stage, case type, place and priority already set.
     await startReferral({ client: h.env.client, taskQueue: h.taskQueue, policy: shippedPolicy() }, referral, { eventId: `e-${referral.referralId}`, source: 'urn:test' });
@@ -170,6 +170,9 @@ describe('referral workflow: routing, acknowledgement, screening (time-skipping)
     expect(perTask[0]).toBe(0); // the first task: nothing new to write
     expect(Math.max(...perTask)).toBe(1);
     expect(perTask.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2); // ROUTED, then SCREENING with its deadlines
+    // The memo the start set holds what no attribute shows; nothing rewrites it until a track moves.
+    expect(events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)).toHaveLength(0);
+    expect((await handle.describe()).memo).toEqual({ summary: { policyVersion: shippedPolicy().version, tracks: {} } });
     const attributes = (await handle.describe()).typedSearchAttributes;
     expect(attributes.get(StageKey)).toBe('SCREENING');
     expect(attributes.get(LeadAgencyKey)).toBe('FIA');
