@@ -49,7 +49,7 @@ function slope(points: ReadonlyArray<[number, number]>): number {
 
 async function run(ctx: BenchContext): Promise<void> {
   const target = ctx.quick ? 1000 : 10_000;
-  const openBoxMs = ctx.quick ? 12_000 : 330_000;
+  const openBoxMs = ctx.quick ? 12_000 : 370_000;
   const m = ctx.quick ? 100 : 1000;
   const windowMs = ctx.quick ? 10_000 : 60_000;
   const stamp = Date.now().toString(36);

@@ -230,17 +230,22 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
 
   it('the bridge killed (SIGKILL) mid-batch of intakes and actions, then restarted: every referral started once, every action applied once', async () => {
     const opened = await openReferrals(12);
-    const intakes = Array.from({ length: 40 }, () => detected());
+    // Enough intakes that, with the bridge's records in flight, the last cannot be started by the
+    // time one of the first few is (when the bridge is killed).
+    const intakes = Array.from({ length: 150 }, () => detected());
     // Per referral: acknowledge then screen, same key, so in this order on one partition.
     const actions = opened.flatMap((r) => [acknowledge(r.referralId), screen(r.referralId)]);
     // Actions (slower: each is a workflow update) first; the intakes once some actions are done,
     // so that the bridge is in the middle of both when it is killed.
     await harness.produce(actions);
     await eventually(() => answeredCount(actions), (n) => n >= 2, 60_000, 'first actions answered');
-    await harness.produce(intakes.map((r) => intakeRecord(topics.intake, r)));
+    // Probed while they are still being produced: the kill comes early in the batch.
+    const producing = harness.produce(intakes.map((r) => intakeRecord(topics.intake, r)));
     const until = Date.now() + 60_000;
-    while (Date.now() < until && (await started(intakes)) < 3) await sleep(10);
+    // The first ones produced are consumed first: a few describes are a cheap enough probe.
+    while (Date.now() < until && (await started(intakes.slice(0, 6))) < 1) await sleep(2);
     await stopBridge(bridge, 'SIGKILL');
+    await producing;
     let answeredAtKill = 0;
     let startedAtKill = 0;
     answeredAtKill = answeredCount(actions);
@@ -272,15 +277,19 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
 
     await stack('stop', 'temporal');
     const stoppedAt = Date.now();
-    await harness.produce(early.map((r) => intakeRecord(topics.intake, r)));
-    await sleep(8_000);
-    await harness.produce([...late.map((r) => intakeRecord(topics.intake, r)), ...acks]);
-    await sleep(Math.max(0, stoppedAt + 18_000 - Date.now()));
-    // Nothing was accepted, so nothing was committed: all of it waits on the broker.
-    expect(await uncommitted(groups.intake, topics.intake)).toBe(early.length + late.length);
-    expect(await uncommitted(groups.actions, topics.actions)).toBe(acks.length);
-    await sleep(Math.max(0, stoppedAt + 20_000 - Date.now()));
-    await stack('start', 'temporal');
+    try {
+      await harness.produce(early.map((r) => intakeRecord(topics.intake, r)));
+      await sleep(8_000);
+      await harness.produce([...late.map((r) => intakeRecord(topics.intake, r)), ...acks]);
+      await sleep(Math.max(0, stoppedAt + 18_000 - Date.now()));
+      // Nothing was accepted, so nothing was committed: all of it waits on the broker.
+      expect(await uncommitted(groups.intake, topics.intake)).toBe(early.length + late.length);
+      expect(await uncommitted(groups.actions, topics.actions)).toBe(acks.length);
+      await sleep(Math.max(0, stoppedAt + 20_000 - Date.now()));
+    } finally {
+      // Whatever happened, Temporal comes back: the test files after this one need it.
+      await stack('start', 'temporal');
+    }
 
     const intakes = [...early, ...late];
     await eventually(() => started(intakes).catch(() => 0), (n) => n === intakes.length, 90_000, 'every referral started after Temporal is back');
