@@ -50,7 +50,7 @@ const MONTH = 30 * DAY;
 const nullPublisher: Publisher = { connect: async () => undefined, publish: async () => undefined, disconnect: async () => undefined };
 
 /** Replays of each history: the first is cold (its workflow type's code not yet optimised), the rest warm. */
-const REPLAY_ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 5);
+const REPLAY_ROUNDS = 5;
 
 /**
  * Replays histories one at a time on one replay worker, REPLAY_ROUNDS times over, timing each

@@ -30,7 +30,8 @@ options:
   --help            this text
 
 environment: BENCH_STACK_DIR, BENCH_TEMPORAL_PORT, BENCH_TEMPORAL_UI_PORT, BENCH_KAFKA_PORT,
-BENCH_KAFKA_CONTROLLER_PORT move the bench stack elsewhere.`;
+BENCH_KAFKA_CONTROLLER_PORT move the bench stack elsewhere; BENCH_ENGINE_NODE_OPTIONS replaces the
+NODE_OPTIONS the engine process of scenario 3 gets (by default the image's, from the Dockerfile).`;
 
 function parse() {
   try {

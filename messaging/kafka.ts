@@ -47,11 +47,14 @@ export interface Publisher {
   disconnect(): Promise<void>;
 }
 
+/** Publishes carried by one produce request at most (a notification is ~1 KB; Kafka's request limit is 1 MB). */
+const MAX_PUBLISHES_PER_REQUEST = 100;
+
 /**
  * Idempotent producer: a retried send never writes a record twice within the producer session.
  *
- * Sends go one at a time (publishes that wait meanwhile share the next request), and a send that failed ends the producer session: the next send uses a
- * new producer (a new producer id). kafkajs rolls a partition's sequence number back when a
+ * Sends go one at a time (publishes that wait meanwhile share the next request), and a send that
+ * failed ends the producer session: the next send uses a new producer (a new producer id). kafkajs rolls a partition's sequence number back when a
  * produce request fails, though the broker may have written the batch (the broker went away
  * before answering); a later batch with other records and the rolled-back sequence would then be
  * taken by the broker for a duplicate and silently dropped. A new session cannot collide with
@@ -59,9 +62,6 @@ export interface Publisher {
  * id, which consumers drop), and nothing is lost. One send at a time, so that no other send takes
  * a rolled-back sequence before the session is replaced.
  */
-/** Publishes carried by one produce request at most (a notification is ~1 KB; Kafka's request limit is 1 MB). */
-const MAX_PUBLISHES_PER_REQUEST = 100;
-
 export function createPublisher({ kafka }: KafkaConnection): Publisher {
   // Retries are bounded: an activity that fails is retried by Temporal with the same event ids,
   // so a duplicate that slips through is dropped by consumers.
@@ -103,32 +103,33 @@ export function createPublisher({ kafka }: KafkaConnection): Publisher {
    * sends still go one at a time. A failed request fails every publish in it (each is retried).
    */
   let waiting: Array<{ records: OutboundRecord[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  /** One produce request; a failure ends the session (see above). */
+  const send = async (records: OutboundRecord[]): Promise<void> => {
+    await connect();
+    const current = producer;
+    const byTopic = new Map<string, OutboundRecord[]>();
+    for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+    try {
+      await current.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, rs]) => ({
+          topic,
+          messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+        })),
+      });
+    } catch (err) {
+      endSession(current);
+      throw err;
+    }
+  };
   const sendWaiting = async (): Promise<void> => {
     const group = waiting.slice(0, MAX_PUBLISHES_PER_REQUEST);
     waiting = waiting.slice(group.length);
     if (waiting.length > 0) void serially(sendWaiting);
-    const byTopic = new Map<string, OutboundRecord[]>();
-    for (const r of group.flatMap((p) => p.records)) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-    try {
-      await connect();
-      const current = producer;
-      try {
-        await current.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, rs]) => ({
-            topic,
-            messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-          })),
-        });
-      } catch (err) {
-        endSession(current);
-        throw err;
-      }
-    } catch (err) {
-      for (const p of group) p.reject(err);
-      return;
-    }
-    for (const p of group) p.resolve();
+    await send(group.flatMap((p) => p.records)).then(
+      () => group.forEach((p) => p.resolve()),
+      (err: unknown) => group.forEach((p) => p.reject(err)),
+    );
   };
   return {
     connect,

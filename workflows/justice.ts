@@ -45,6 +45,7 @@ import {
 } from './messages.js';
 import { CaseTypeKey, DistrictKey, LeadAgencyKey, NextDeadlineKey, PriorityKey, ProvinceKey, SlaBreachedKey, StageKey } from './search-attributes.js';
 import { SlaTracker } from './sla.js';
+import { upsertUnlessSetAtStart } from './upsert-at-start.js';
 import type { AuditEntry, JusticeCarried, JusticeInput, JusticeState, TrackSummary } from './types.js';
 
 /**
@@ -569,13 +570,9 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
     { key: DistrictKey, value: input.district },
     { key: PriorityKey, value: input.priority },
   ];
-  if (!onChange) upsertSearchAttributes(placeAndPriority);
-  else {
-    // The referral starts the track with these set (and continue-as-new keeps them).
-    const { typedSearchAttributes: atStart } = workflowInfo();
-    const missing = placeAndPriority.filter(({ key, value }) => atStart.get(key as never) !== value);
-    if (missing.length > 0) upsertSearchAttributes(missing);
-  }
+  // The referral starts the track with these set (and continue-as-new keeps them).
+  if (onChange) upsertUnlessSetAtStart(placeAndPriority);
+  else upsertSearchAttributes(placeAndPriority);
 
   // --- FJA steps: from the start, beside everything else ---
   const fjaSteps: Array<Promise<unknown>> = [];

@@ -60,6 +60,7 @@ import {
   StageKey,
 } from './search-attributes.js';
 import { referralMemo } from './memo.js';
+import { upsertUnlessSetAtStart } from './upsert-at-start.js';
 import { SlaTracker } from './sla.js';
 import type { JusticeInput, ProtectionInput, ReferralOutcome, ReferralState, ReferralWorkflowInput, TrackContext, TrackSummary } from './types.js';
 
@@ -159,10 +160,8 @@ class ReferralLifecycle {
     if (!this.attributesPerTask) {
       upsertSearchAttributes(initial);
     } else {
-      // The intake bridge and the API start referrals with these already set: write only what differs.
-      const { typedSearchAttributes: atStart } = workflowInfo();
-      const missing = initial.filter(({ key, value }) => atStart.get(key as never) !== value);
-      if (missing.length > 0) upsertSearchAttributes(missing);
+      // The intake bridge and the API start referrals with these already set.
+      upsertUnlessSetAtStart(initial);
       // Likewise the memo (bridge/intake.ts starts with referralMemo's).
       this.lastSummary = JSON.stringify(workflowInfo().memo?.['summary'] ?? null);
       void this.writeAttributesAtEndOfTasks();
