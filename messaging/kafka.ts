@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer, type IHeaders, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { runInKeyedLanes } from './keyed-lanes.js';
 import type { InboundRecord, OutboundRecord } from './records.js';
@@ -11,6 +11,40 @@ export interface KafkaSettings {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** How this client proves who it is and checks the broker; absent: plaintext, no authentication. */
+  security?: KafkaSecurity;
+}
+
+/**
+ * One client's connection security: SASL (SCRAM or PLAIN) over TLS, mutual TLS (a client
+ * certificate), or, behind an explicit development switch, plaintext. PEM strings, not paths:
+ * config/kafka-security.ts reads the files and names a bad one.
+ */
+export interface KafkaSecurity {
+  protocol: 'SASL_SSL' | 'SSL' | 'SASL_PLAINTEXT' | 'PLAINTEXT';
+  sasl?: { mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain'; username: string; password: string };
+  tls?: { ca?: string; cert?: string; key?: string; servername?: string };
+}
+
+function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  if (!security || security.protocol === 'PLAINTEXT') return {};
+  const tlsOn = security.protocol === 'SASL_SSL' || security.protocol === 'SSL';
+  const t = security.tls ?? {};
+  const ssl = tlsOn
+    ? {
+        rejectUnauthorized: true,
+        ...(t.ca ? { ca: [t.ca] } : {}),
+        ...(t.cert ? { cert: t.cert } : {}),
+        ...(t.key ? { key: t.key } : {}),
+        ...(t.servername ? { servername: t.servername } : {}),
+      }
+    : undefined;
+  const saslOn = security.protocol === 'SASL_SSL' || security.protocol === 'SASL_PLAINTEXT';
+  if (saslOn && !security.sasl) throw new Error(`Kafka security protocol ${security.protocol} needs a SASL username and password`);
+  return {
+    ...(ssl ? { ssl } : {}),
+    ...(saslOn && security.sasl ? { sasl: { mechanism: security.sasl.mechanism, username: security.sasl.username, password: security.sasl.password } as SASLOptions } : {}),
+  };
 }
 
 const KNOWN_NOTICES = ['KafkaJS v2.0.0 switched default partitioner', 'Limiting retries for the idempotent producer'];
@@ -24,6 +58,7 @@ export function createKafka(settings: KafkaSettings): KafkaConnection {
   const kafka = new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    ...kafkajsSecurity(settings.security),
     connectionTimeout: 3_000,
     retry: { initialRetryTime: 200, retries: 8 },
     logLevel: KafkaLogLevel.WARN,
