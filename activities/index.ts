@@ -13,6 +13,8 @@ export interface ActivityDeps {
   topics: Topics;
   /** CloudEvents `source` of everything this engine emits. */
   source: string;
+  /** Partner organisations with a topic of their own (config/kafka-access.json); absent: any code that is no agency's. */
+  partners?: readonly string[];
 }
 
 /** Activities of the referral workflows, built over their dependencies (no globals). */

@@ -93,10 +93,9 @@ export function createEngineMetrics(options: {
   };
 }
 
-/** Feeds the metrics from the notification and dead-letter topics, from now on. */
-export function watchTopics(kafka: KafkaConnection, topics: Topics, metrics: EngineMetrics, groupId: string): Promise<ConsumerRun> {
-  const notify = new RegExp(`^${topics.notifyPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
-  return consume(kafka, { groupId, topics: [notify, topics.deadLetter], fromBeginning: false, handle: async (record) => metrics.observe(record) });
+/** Feeds the metrics from the notification and dead-letter topics, from now on (each one named: the broker lets this principal see only those) and the dead letters. */
+export function watchTopics(kafka: KafkaConnection, notifyTopics: string[], deadLetterTopic: string, metrics: EngineMetrics, groupId: string): Promise<ConsumerRun> {
+  return consume(kafka, { groupId, topics: [...notifyTopics, deadLetterTopic], fromBeginning: false, handle: async (record) => metrics.observe(record) });
 }
 
 export function registerMetricsRoute(app: ApiApp, metrics: EngineMetrics, logger: Logger): void {

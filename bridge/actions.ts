@@ -1,7 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { notificationTopic, type Topics } from '../config/env.js';
 import { describeIssues } from '../config/errors.js';
 import { decodeCloudEvent, encodeCloudEvent } from '../messaging/cloudevents.js';
 import { consume, type ConsumerRun, type KafkaConnection, type Publisher, type RecordContext } from '../messaging/kafka.js';
@@ -10,7 +9,8 @@ import { ActionEvent, actionEventTypes, resolveAction, type ActionTrack } from '
 import { AgencyCode, ReferralId } from '../schemas/common.js';
 import type { ActionAcceptedV1, ActionAnswerType, ActionRejectedV1, ActionRejectionCode, ActionRejectionReason } from '../schemas/notifications.js';
 import { justiceWorkflowId, protectionWorkflowId } from '../workflows/messages.js';
-import type { DeadLetters } from './dead-letters.js';
+import type { DeadLetterReason, DeadLetters } from './dead-letters.js';
+import { assertedByOf, checkActor, describeSender, type SenderDirectory } from './senders.js';
 import { referralWorkflowId } from './intake.js';
 import { retryTransient, ShutdownAbandon } from './retry.js';
 
@@ -26,8 +26,8 @@ import { retryTransient, ShutdownAbandon } from './retry.js';
  */
 export interface ActionsDeps {
   client: Client;
-  /** Answers go to `<notifyPrefix><agency>` (partners share `<notifyPrefix>partners`). */
-  topics: Topics;
+  /** Who stands behind each actions topic, and where each sender hears back (bridge/senders.ts). */
+  senders: SenderDirectory;
   publisher: Publisher;
   deadLetters: DeadLetters;
   logger: Logger;
@@ -54,13 +54,6 @@ const FAILURE_CODES: Record<string, ActionRejectionCode> = {
 
 /** Actions in flight per partition; those on one referral (one record key) still run one at a time. */
 export const ACTIONS_RECORDS_IN_FLIGHT = 16;
-
-/** Agencies without a topic of their own read the partners' topic (as the workflows' notifications do). */
-const SHARED_PARTNER_TOPIC = new Set(['PARTNER', 'NGO_HOTLINE', 'EMBASSY']);
-
-export function answerTopic(topics: Topics, agency: string): string {
-  return notificationTopic(topics, SHARED_PARTNER_TOPIC.has(agency) ? 'partners' : agency);
-}
 
 /** Temporal's update id for an action: CloudEvents ids are unique per source, so both are part of it. */
 export function actionUpdateId(source: string, id: string): string {
@@ -98,16 +91,19 @@ export function createActionsHandler(deps: ActionsDeps) {
 
   return async function handleActionRecord(record: InboundRecord, ctx: RecordContext): Promise<ActionHandled> {
     const where = { topic: record.topic, partition: record.partition, offset: record.offset };
+    const sender = deps.senders.senderOf(record.topic);
     const decoded = decodeCloudEvent(record);
     const parsed = decoded.ok ? ActionEvent.safeParse(decoded.event) : undefined;
 
-    if (!parsed?.success) {
-      const errors = !decoded.ok ? decoded.errors : describeIssues(parsed!.error);
-      const raw = readRaw(record, decoded.ok ? decoded.event : undefined);
-      const reason = !decoded.ok ? 'INVALID_CLOUDEVENT' : raw.type !== undefined && !actionEventTypes.includes(raw.type as never) ? 'UNKNOWN_EVENT_TYPE' : 'INVALID_EVENT';
+    /** Where the refusal of this record is answered: its sender's own topic (a trusted shared topic: the agency it names). */
+    const refusalTopic = (raw: RawAction): string | undefined =>
+      sender && sender.kind !== 'trusted' ? deps.senders.notifyTopicOfSender(sender) : raw.agency ? deps.senders.notifyTopicOf(raw.organisation ?? raw.agency) : undefined;
+
+    const refuse = async (reason: DeadLetterReason, errors: string[], raw: RawAction, rejection: ActionRejectionReason): Promise<ActionHandled> => {
       await deps.deadLetters.send(record, reason, errors, ctx);
-      if (raw.agency === undefined) {
-        log.warn({ ...where, fields: errors.map(fieldOf) }, 'invalid action: no acting agency to answer');
+      const topic = refusalTopic(raw);
+      if (topic === undefined) {
+        log.warn({ ...where, reason, fields: errors.map(fieldOf) }, 'refused action: no sender to answer');
         return 'dead-lettered';
       }
       const actionId = raw.id ?? `${record.topic}/${record.partition}/${record.offset}`;
@@ -116,16 +112,37 @@ export function createActionsHandler(deps: ActionsDeps) {
         actionId,
         ...(raw.type ? { action: raw.type } : {}),
         outcome: 'REJECTED',
-        reason: { code: 'VALIDATION', message: errors.join('; '), ...fieldOrNot(errors[0] ?? ''), errors },
+        reason: rejection,
       };
-      await publishAnswer(answerRecord(deps.topics, source, raw.agency, ANSWER.rejected, actionId, raw.referralId ?? actionId, data), ctx, where);
-      log.info({ ...where, eventId: actionId, action: raw.type, agency: raw.agency, outcome: 'REJECTED', code: 'VALIDATION' }, 'invalid action rejected');
+      await publishAnswer(answerRecord(topic, source, ANSWER.rejected, actionId, raw.referralId ?? actionId, data), ctx, where);
+      log.info({ ...where, eventId: actionId, action: raw.type, sender: sender && sender.kind !== 'trusted' ? describeSender(sender) : raw.agency, outcome: 'REJECTED', code: rejection.code, field: rejection.field }, 'action refused');
       return 'dead-lettered';
+    };
+
+    if (!parsed?.success) {
+      const errors = !decoded.ok ? decoded.errors : describeIssues(parsed!.error);
+      const raw = readRaw(record, decoded.ok ? decoded.event : undefined);
+      const reason = !decoded.ok ? 'INVALID_CLOUDEVENT' : raw.type !== undefined && !actionEventTypes.includes(raw.type as never) ? 'UNKNOWN_EVENT_TYPE' : 'INVALID_EVENT';
+      return refuse(reason, errors, raw, { code: 'VALIDATION', message: errors.join('; '), ...fieldOrNot(errors[0] ?? ''), errors });
     }
 
     const event = parsed.data;
     const { referralId, actor } = event.data;
-    const { track, update, payload } = resolveAction(event);
+    const raw: RawAction = { id: event.id, type: event.type, referralId, agency: actor.agency, ...(actor.organisation ? { organisation: actor.organisation } : {}) };
+    if (!sender) {
+      // Only topics of the directory are consumed: a record from another one is nobody's to act on.
+      const message = `${record.topic}: no sender is known for this topic`;
+      return refuse('ACTOR_MISMATCH', [message], raw, { code: 'ACTOR_MISMATCH', message });
+    }
+    if (sender.kind !== 'trusted') {
+      const check = checkActor(sender, actor);
+      if (!check.ok) return refuse('ACTOR_MISMATCH', [check.message], raw, { code: 'ACTOR_MISMATCH', message: check.message, field: check.field });
+      const unknownPartner = unknownPartnerOf(event.data, deps.senders.partners);
+      if (unknownPartner) return refuse('INVALID_EVENT', [unknownPartner], raw, { code: 'VALIDATION', message: unknownPartner, ...fieldOrNot(unknownPartner), errors: [unknownPartner] });
+    }
+    const { track, update, payload: given } = resolveAction(event);
+    // The officer named is the sending agency's own assertion about its staff: the audit trail says whose.
+    const payload = sender.kind === 'trusted' ? given : { ...given, actor: { ...actor, assertedBy: assertedByOf(sender) } };
     const workflowId = workflowIdFor(track, referralId);
     const updateId = actionUpdateId(event.source, event.id);
     const outcome = await retryTransient(() => applyAction(deps.client, { workflowId, track, referralId, update, payload, updateId }, ctx, attemptTimeoutMs), {
@@ -134,12 +151,15 @@ export function createActionsHandler(deps: ActionsDeps) {
         log.warn({ ...where, workflowId, update, attempt, delayMs, err: { name: err.name, message: err.message } }, 'Temporal did not take the action yet: retrying'),
     });
 
+    const answerTo = sender.kind === 'trusted' ? deps.senders.notifyTopicOf(actor.organisation ?? actor.agency) : deps.senders.notifyTopicOfSender(sender);
     const common = { referralId, actionId: event.id, action: event.type };
-    const out =
-      outcome.outcome === 'ACCEPTED'
-        ? answerRecord(deps.topics, source, actor.agency, ANSWER.accepted, event.id, referralId, { ...common, outcome: 'ACCEPTED' } satisfies ActionAcceptedV1)
-        : answerRecord(deps.topics, source, actor.agency, ANSWER.rejected, event.id, referralId, { ...common, outcome: 'REJECTED', reason: outcome.reason } satisfies ActionRejectedV1);
-    await publishAnswer(out, ctx, where);
+    if (answerTo !== undefined) {
+      const out =
+        outcome.outcome === 'ACCEPTED'
+          ? answerRecord(answerTo, source, ANSWER.accepted, event.id, referralId, { ...common, outcome: 'ACCEPTED' } satisfies ActionAcceptedV1)
+          : answerRecord(answerTo, source, ANSWER.rejected, event.id, referralId, { ...common, outcome: 'REJECTED', reason: outcome.reason } satisfies ActionRejectedV1);
+      await publishAnswer(out, ctx, where);
+    }
     // Ids, codes and field names only: messages may quote values.
     log.info(
       {
@@ -155,6 +175,17 @@ export function createActionsHandler(deps: ActionsDeps) {
     );
     return outcome.outcome === 'ACCEPTED' ? 'accepted' : 'rejected';
   };
+}
+
+/**
+ * A reintegration plan may name only partner organisations the broker knows: a task for any other
+ * could never be told to anyone (there is no topic for it).
+ */
+function unknownPartnerOf(data: Record<string, unknown>, partners: readonly string[]): string | undefined {
+  const tasks = Array.isArray(data['tasks']) ? (data['tasks'] as Array<{ partner?: unknown }>) : [];
+  const at = tasks.findIndex((t) => typeof t.partner === 'string' && !partners.includes(t.partner));
+  if (at < 0) return undefined;
+  return `data.tasks.${at}.partner: not a partner organisation of this deployment (known: ${partners.join(', ')})`;
 }
 
 interface Target {
@@ -234,8 +265,8 @@ async function bounded<T>(client: Client, ctx: RecordContext, timeoutMs: number,
   }
 }
 
-function answerRecord(topics: Topics, source: string, agency: string, type: ActionAnswerType, actionId: string, subject: string, data: ActionAcceptedV1 | ActionRejectedV1): OutboundRecord {
-  return encodeCloudEvent(answerTopic(topics, agency), {
+function answerRecord(topic: string, source: string, type: ActionAnswerType, actionId: string, subject: string, data: ActionAcceptedV1 | ActionRejectedV1): OutboundRecord {
+  return encodeCloudEvent(topic, {
     // Deterministic: a redelivered action is answered with the same id, so the agency can drop the copy.
     id: `${actionId}/answer`,
     source,
@@ -250,8 +281,9 @@ interface RawAction {
   id?: string;
   type?: string;
   referralId?: string;
-  /** Only a known agency code: an answer goes to that agency's (existing) topic. */
+  /** Only a known agency code: on a trusted shared topic, an answer goes to that agency's (existing) topic. */
   agency?: AgencyCode;
+  organisation?: string;
 }
 
 /** What can be read from an invalid action to answer it: nothing is trusted beyond its shape. */
@@ -268,11 +300,13 @@ function readRaw(record: InboundRecord, decoded: Record<string, unknown> | undef
   const text = (v: unknown, max: number) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
   const agency = AgencyCode.safeParse(actor['agency']);
   const referralId = ReferralId.safeParse(data['referralId']);
+  const organisation = text(actor['organisation'], 32);
   return {
     id: text(event['id'], 200),
     type: text(event['type'], 200),
     referralId: referralId.success ? referralId.data : undefined,
     agency: agency.success ? agency.data : undefined,
+    ...(agency.success && agency.data === 'PARTNER' && organisation ? { organisation } : {}),
   };
 }
 
@@ -303,16 +337,16 @@ function fieldOf(error: string): string {
 export interface ActionsBridgeOptions extends ActionsDeps {
   kafka: KafkaConnection;
   groupId: string;
-  actionsTopic: string;
 }
 
 /** Consumes the actions topic into Temporal updates; each offset is committed only after its answer is sent. */
 export async function startActionsBridge(options: ActionsBridgeOptions): Promise<ConsumerRun> {
   const handle = createActionsHandler(options);
   const log = options.logger.child({ component: 'actions-bridge' });
-  const run = await consumeNamed(options.actionsTopic, () => consume(options.kafka, {
+  const topics = options.senders.actionsTopics;
+  const run = await consumeNamed(topics, () => consume(options.kafka, {
     groupId: options.groupId,
-    topics: [options.actionsTopic],
+    topics,
     // Actions on different referrals overlap; a referral's own actions (same key) stay in order.
     recordsInFlight: ACTIONS_RECORDS_IN_FLIGHT,
     handle: async (record, ctx) => {
@@ -326,15 +360,16 @@ export async function startActionsBridge(options: ActionsBridgeOptions): Promise
       }
     },
   }));
-  log.info({ topic: options.actionsTopic, groupId: options.groupId }, 'actions bridge consuming');
+  log.info({ topics: topics.length, groupId: options.groupId }, 'actions bridge consuming');
   return run;
 }
 
 /** A start-up failure names the topic (kafkajs says only "This server does not host this topic-partition"). */
-async function consumeNamed(topic: string, start: () => Promise<ConsumerRun>): Promise<ConsumerRun> {
+async function consumeNamed(topics: string[], start: () => Promise<ConsumerRun>): Promise<ConsumerRun> {
   try {
     return await start();
   } catch (err) {
-    throw new Error(`actions topic "${topic}" (KAFKA_TOPIC_ACTIONS) could not be consumed: ${(err as Error).message}`, { cause: err });
+    const shown = topics.length > 3 ? `${topics.slice(0, 3).join(', ')} and ${topics.length - 3} more` : topics.join(', ');
+    throw new Error(`the actions topics (KAFKA_TOPIC_ACTIONS.<sender>: ${shown}) could not be consumed: ${(err as Error).message} (does every one exist? npm run stack -- up creates them)`, { cause: err });
   }
 }

@@ -5,7 +5,8 @@ import type { Publisher, RecordContext } from '../messaging/kafka.js';
 import type { InboundRecord } from '../messaging/records.js';
 import { retryTransient } from './retry.js';
 
-export type DeadLetterReason = 'INVALID_CLOUDEVENT' | 'INVALID_EVENT' | 'UNKNOWN_EVENT_TYPE';
+/** ACTOR_MISMATCH: valid, but it names another sender than the one whose topic it came on. */
+export type DeadLetterReason = 'INVALID_CLOUDEVENT' | 'INVALID_EVENT' | 'UNKNOWN_EVENT_TYPE' | 'ACTOR_MISMATCH';
 
 export interface DeadLetters {
   /** Resolves once the dead letter is on the broker, so the original offset may be committed. */

@@ -6,7 +6,6 @@ import { ShutdownAbandon } from './retry.js';
 export interface IntakeBridgeOptions extends IntakeDeps {
   kafka: KafkaConnection;
   groupId: string;
-  intakeTopic: string;
   logger: Logger;
 }
 
@@ -17,9 +16,10 @@ export const INTAKE_RECORDS_IN_FLIGHT = 16;
 export async function startIntakeBridge(options: IntakeBridgeOptions): Promise<ConsumerRun> {
   const handle = createIntakeHandler(options);
   const log = options.logger.child({ component: 'intake-bridge' });
+  const topics = options.senders.intakeTopics;
   const run = await consume(options.kafka, {
     groupId: options.groupId,
-    topics: [options.intakeTopic],
+    topics,
     // Each record is its own referral: starts overlap (a burst is not one round trip at a time);
     // offsets are still committed only up to the first record not yet started.
     recordsInFlight: INTAKE_RECORDS_IN_FLIGHT,
@@ -34,6 +34,6 @@ export async function startIntakeBridge(options: IntakeBridgeOptions): Promise<C
       }
     },
   });
-  log.info({ topic: options.intakeTopic, groupId: options.groupId }, 'intake bridge consuming');
+  log.info({ topics: topics.length, groupId: options.groupId }, 'intake bridge consuming');
   return run;
 }

@@ -1,8 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { describeIssues } from '../config/errors.js';
-import { decodeCloudEvent } from '../messaging/cloudevents.js';
-import type { RecordContext } from '../messaging/kafka.js';
+import { decodeCloudEvent, encodeCloudEvent } from '../messaging/cloudevents.js';
+import type { Publisher, RecordContext } from '../messaging/kafka.js';
+import type { ActionRejectedV1 } from '../schemas/notifications.js';
+import { checkIntakeSource, type SenderDirectory } from './senders.js';
 import type { InboundRecord } from '../messaging/records.js';
 import { IntakeEvent } from '../schemas/cloudevents.js';
 import type { ReferralDetectedV1 } from '../schemas/intake.js';
@@ -20,6 +22,12 @@ export interface IntakeDeps {
   policy: Policy;
   deadLetters: DeadLetters;
   logger: Logger;
+  /** Who stands behind each intake topic (bridge/senders.ts). */
+  senders: SenderDirectory;
+  /** Answers a refused sender (ACTOR_MISMATCH) on its own topic. */
+  publisher: Publisher;
+  /** CloudEvents `source` of those answers. */
+  source?: string;
 }
 
 export type IntakeOutcome = 'started' | 'duplicate' | 'dead-lettered';
@@ -48,6 +56,18 @@ export function createIntakeHandler(deps: IntakeDeps) {
       return 'dead-lettered';
     }
     const event = parsed.data;
+    const sender = deps.senders.senderOf(record.topic);
+    if (sender?.kind !== 'trusted') {
+      const check = sender ? checkIntakeSource(sender, event.data.sourceAgency) : { ok: false as const, field: 'topic', message: `${record.topic}: no sender is known for this topic` };
+      if (!check.ok) {
+        await deps.deadLetters.send(record, 'ACTOR_MISMATCH', [check.message], ctx);
+        if (sender) await answerRefusal(deps, ctx, deps.senders.notifyTopicOfSender(sender), event, check, (err, attempt, delayMs) =>
+          log.warn({ ...where, attempt, delayMs, err: { name: err.name, message: err.message } }, 'answer topic unavailable: retrying'),
+        );
+        log.info({ ...where, eventId: event.id, code: 'ACTOR_MISMATCH', field: check.field }, 'intake refused: it names another agency than its topic');
+        return 'dead-lettered';
+      }
+    }
     const workflowId = referralWorkflowId(event.data.referralId);
     const outcome = await retryTransient(() => startReferral(deps, event.data, { eventId: event.id, source: event.source }), {
       ctx,
@@ -57,6 +77,33 @@ export function createIntakeHandler(deps: IntakeDeps) {
     log.info({ ...where, workflowId, eventId: event.id, outcome }, outcome === 'started' ? 'referral started' : 'duplicate intake ignored');
     return outcome;
   };
+}
+
+/** A refused intake is answered like a refused action, so the sender learns of it on its own topic. */
+async function answerRefusal(
+  deps: IntakeDeps,
+  ctx: RecordContext,
+  topic: string,
+  event: { id: string; type: string; data: { referralId: string } },
+  check: { field: string; message: string },
+  onRetry: (err: Error, attempt: number, delayMs: number) => void,
+) {
+  const data: ActionRejectedV1 = {
+    referralId: event.data.referralId,
+    actionId: event.id,
+    action: event.type,
+    outcome: 'REJECTED',
+    reason: { code: 'ACTOR_MISMATCH', message: check.message, field: check.field },
+  };
+  const out = encodeCloudEvent(topic, {
+    id: `${event.id}/answer`,
+    source: deps.source ?? 'urn:referral-engine:intake-bridge',
+    type: 'referral.action.rejected.v1',
+    subject: event.data.referralId,
+    time: new Date().toISOString(),
+    data,
+  });
+  await retryTransient(() => deps.publisher.publish([out]), { ctx, onRetry });
 }
 
 export interface StartDeps {

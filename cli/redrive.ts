@@ -6,6 +6,8 @@ import { loadKeyRing } from '../codec/keys.js';
 import { unseal } from '../codec/seal.js';
 import { loadEngineConfig, type EngineConfig } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
+import { loadKafkaAccess } from '../config/kafka-access.js';
+import { resolveKafkaSecurity } from '../config/kafka-security.js';
 import { createKafka, createPublisher, type KafkaConnection, type Publisher } from '../messaging/kafka.js';
 import { redactPaths } from '../workers/logger.js';
 import { parseCommand, positionals, wholeNumber } from './args.js';
@@ -125,7 +127,15 @@ export async function redrive(args: string[], io: Io): Promise<ExitCode> {
   await probeBrokers(brokers);
 
   const logger = kafkaLogger(io.env);
-  const connection = createKafka({ brokers, clientId: `${config.kafka.clientId}-redrive`, logger });
+  // The redrive principal alone may read the dead letters and put them back where they came from.
+  let security;
+  try {
+    security = resolveKafkaSecurity(config.kafka.security, loadKafkaAccess(config.kafka.accessFile), ['redrive']).redrive;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message, 'redrive');
+    throw err;
+  }
+  const connection = createKafka({ brokers, clientId: `${config.kafka.clientId}-redrive`, logger, security });
   const admin = connection.kafka.admin();
   let publisher: Publisher | undefined;
   try {

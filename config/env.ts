@@ -10,6 +10,27 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 export const defaultPolicyFile = fileURLToPath(new URL('./policy.json', import.meta.url));
 export const defaultIdentitiesFile = fileURLToPath(new URL('../.stack/identities.json', import.meta.url));
+/** What `npm run stack -- up` writes: the local CA the broker's certificate is signed by, and the development SCRAM passwords. */
+export const defaultKafkaCaFile = fileURLToPath(new URL('../.stack/kafka-tls/ca.pem', import.meta.url));
+export const defaultKafkaCredentialsFile = fileURLToPath(new URL('../.stack/kafka-credentials.json', import.meta.url));
+
+/** The engine's own Kafka clients, each its own principal on the broker (config/kafka-access.json `engine`). */
+export const KAFKA_CLIENTS = ['intake', 'actions', 'publisher', 'monitor', 'redrive'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+
+/** KAFKA_<CLIENT>_USERNAME, _PASSWORD, _PASSWORD_FILE, _CERT_FILE, _KEY_FILE for each engine client. */
+const kafkaClientVariables = Object.fromEntries(
+  KAFKA_CLIENTS.flatMap((c) => {
+    const v = `KAFKA_${c.toUpperCase()}`;
+    return [
+      [`${v}_USERNAME`, z.string().min(1).max(200).optional()],
+      [`${v}_PASSWORD`, z.string().min(1).optional()],
+      [`${v}_PASSWORD_FILE`, z.string().min(1).optional()],
+      [`${v}_CERT_FILE`, z.string().min(1).optional()],
+      [`${v}_KEY_FILE`, z.string().min(1).optional()],
+    ];
+  }),
+) as Record<`KAFKA_${Uppercase<KafkaClientName>}_${'USERNAME' | 'PASSWORD' | 'PASSWORD_FILE' | 'CERT_FILE' | 'KEY_FILE'}`, z.ZodOptional<z.ZodString>>;
 
 /**
  * Every environment variable the engine's processes read, with the embedded defaults that
@@ -29,6 +50,23 @@ export const EngineEnv = z.object({
   KAFKA_INTAKE_GROUP: z.string().min(1).default('referral-engine-intake'),
   /** Consumer group of the actions bridge (agencies' `referral.action.*.v1` events). */
   KAFKA_ACTIONS_GROUP: z.string().min(1).default('referral-engine-actions'),
+  /** SASL_SSL (SCRAM or PLAIN over TLS), SSL (TLS; a client certificate makes it mTLS), or the development-only plaintext ones. */
+  KAFKA_SECURITY_PROTOCOL: z.enum(['SASL_SSL', 'SSL', 'SASL_PLAINTEXT', 'PLAINTEXT']).default('SASL_SSL'),
+  KAFKA_SASL_MECHANISM: z.enum(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN']).default('SCRAM-SHA-512'),
+  /** PEM file of the CA(s) the brokers' certificates are signed by; unset: Node's public CAs (or the local stack's CA when present). */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  /** TLS server name to verify, when the broker's certificate names another host than the address dialled. */
+  KAFKA_SSL_SERVERNAME: z.string().min(1).optional(),
+  /** JSON `{ "<principal>": "<password>" }`: passwords of the clients whose KAFKA_<CLIENT>_PASSWORD(_FILE) is unset. */
+  KAFKA_CREDENTIALS_FILE: z.string().min(1).optional(),
+  /** Who may write and read which topic (principals, per-agency topics): config/kafka-access.json. */
+  KAFKA_ACCESS_FILE: z.string().min(1).optional(),
+  /**
+   * Also consume the single shared topics (`KAFKA_TOPIC_INTAKE`, `KAFKA_TOPIC_ACTIONS` themselves) and
+   * trust the agency a message names. Only for a deployment whose integrations all trust each other.
+   */
+  KAFKA_SHARED_TOPICS: bool.default('false'),
+  ...kafkaClientVariables,
   KAFKA_TOPIC_INTAKE: z.string().min(1).default('referrals.intake'),
   KAFKA_TOPIC_ACTIONS: z.string().min(1).default('referrals.actions'),
   KAFKA_TOPIC_DEAD_LETTER: z.string().min(1).default('referrals.dead-letter'),
@@ -98,9 +136,41 @@ export interface Topics {
   notifyPrefix: string;
 }
 
+/** One engine client's credentials as configured (files are read by config/kafka-security.ts). */
+export interface KafkaClientCredentials {
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+export interface KafkaSecurityConfig {
+  protocol: EngineEnv['KAFKA_SECURITY_PROTOCOL'];
+  mechanism: EngineEnv['KAFKA_SASL_MECHANISM'];
+  /** Absent: Node's public CAs. */
+  caFile?: string;
+  /** True when caFile is the local stack's default (its absence is then explained as such). */
+  caFileIsDefault: boolean;
+  servername?: string;
+  credentialsFile?: string;
+  credentialsFileIsDefault: boolean;
+  clients: Record<KafkaClientName, KafkaClientCredentials>;
+}
+
 export interface EngineConfig {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
-  kafka: { brokers: string[]; clientId: string; intakeGroup: string; actionsGroup: string; topics: Topics };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    intakeGroup: string;
+    actionsGroup: string;
+    topics: Topics;
+    security: KafkaSecurityConfig;
+    /** config/kafka-access.json unless KAFKA_ACCESS_FILE says otherwise. */
+    accessFile?: string;
+    sharedTopics: boolean;
+  };
   policyFile: string;
   logLevel: EngineEnv['LOG_LEVEL'];
   logPretty: boolean;
@@ -151,6 +221,13 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
   if (keys !== undefined && active !== undefined && KEY_ID_PATTERN.test(active) && !keyIdsOf(keys).includes(active)) {
     problems.push(`PAYLOAD_ACTIVE_KEY: there is no key "${active}" in PAYLOAD_KEYS`);
   }
+  for (const c of KAFKA_CLIENTS) {
+    const v = `KAFKA_${c.toUpperCase()}`;
+    if (env[`${v}_PASSWORD`] !== undefined && env[`${v}_PASSWORD_FILE`] !== undefined) problems.push(`${v}_PASSWORD_FILE: set either ${v}_PASSWORD or ${v}_PASSWORD_FILE, not both`);
+    if ((env[`${v}_CERT_FILE`] === undefined) !== (env[`${v}_KEY_FILE`] === undefined)) {
+      problems.push(`${v}_${env[`${v}_CERT_FILE`] === undefined ? 'CERT_FILE' : 'KEY_FILE'}: a client certificate needs both ${v}_CERT_FILE and ${v}_KEY_FILE`);
+    }
+  }
   const host = env['CODEC_SERVER_HOST'];
   if (host !== undefined && !loopbackHosts.has(host) && env['CODEC_AUTH_TOKENS'] === undefined && env['CODEC_SERVER_PORT'] !== '0') {
     problems.push('CODEC_SERVER_HOST: without CODEC_AUTH_TOKENS the codec server listens on loopback (127.0.0.1) only');
@@ -192,6 +269,31 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
         events: e.KAFKA_TOPIC_EVENTS,
         notifyPrefix: e.KAFKA_TOPIC_NOTIFY_PREFIX,
       },
+      security: {
+        protocol: e.KAFKA_SECURITY_PROTOCOL,
+        mechanism: e.KAFKA_SASL_MECHANISM,
+        ...(e.KAFKA_SSL_CA_FILE ? { caFile: e.KAFKA_SSL_CA_FILE } : existsSync(defaultKafkaCaFile) ? { caFile: defaultKafkaCaFile } : {}),
+        caFileIsDefault: e.KAFKA_SSL_CA_FILE === undefined,
+        ...(e.KAFKA_SSL_SERVERNAME ? { servername: e.KAFKA_SSL_SERVERNAME } : {}),
+        credentialsFile: e.KAFKA_CREDENTIALS_FILE ?? defaultKafkaCredentialsFile,
+        credentialsFileIsDefault: e.KAFKA_CREDENTIALS_FILE === undefined,
+        clients: Object.fromEntries(
+          KAFKA_CLIENTS.map((c) => {
+            const v = `KAFKA_${c.toUpperCase()}` as const;
+            const get = (suffix: string) => (e as Record<string, unknown>)[`${v}_${suffix}`] as string | undefined;
+            const creds: KafkaClientCredentials = {
+              ...(get('USERNAME') ? { username: get('USERNAME') } : {}),
+              ...(get('PASSWORD') ? { password: get('PASSWORD') } : {}),
+              ...(get('PASSWORD_FILE') ? { passwordFile: get('PASSWORD_FILE') } : {}),
+              ...(get('CERT_FILE') ? { certFile: get('CERT_FILE') } : {}),
+              ...(get('KEY_FILE') ? { keyFile: get('KEY_FILE') } : {}),
+            };
+            return [c, creds];
+          }),
+        ) as Record<KafkaClientName, KafkaClientCredentials>,
+      },
+      ...(e.KAFKA_ACCESS_FILE ? { accessFile: e.KAFKA_ACCESS_FILE } : {}),
+      sharedTopics: e.KAFKA_SHARED_TOPICS,
     },
     policyFile: e.POLICY_FILE,
     logLevel: e.LOG_LEVEL,

@@ -66,6 +66,8 @@ export interface AccessGroups {
   intake: string;
   actions: string;
   redrive: string;
+  /** The API's /metrics counts notifications and dead letters as they pass (default `referral-engine-metrics`). */
+  metrics?: string;
 }
 
 /** Who stands behind a principal: an agency, a partner organisation, the engine, an operator, the admin. */
@@ -140,6 +142,11 @@ export function allTopics(access: KafkaAccessFile, topics: AccessTopics): string
   return out;
 }
 
+/** Every notification topic: one per agency and per partner organisation. */
+export function allNotifyTopics(access: KafkaAccessFile, topics: AccessTopics): string[] {
+  return senders(access).map((s) => senderTopics(topics, s).notify);
+}
+
 export type AclOperation = 'READ' | 'WRITE' | 'DESCRIBE';
 export interface AclRow {
   principal: string;
@@ -176,6 +183,8 @@ export function aclTable(access: KafkaAccessFile, topics: AccessTopics, groups: 
   for (const t of intakeTopics) topic(e.intake, t, 'READ');
   group(e.intake, groups.intake);
   topic(e.intake, topics.deadLetter, 'WRITE');
+  // An intake refused for its sender (ACTOR_MISMATCH) is answered on the sender's own topic.
+  for (const t of notifyTopics) topic(e.intake, t, 'WRITE');
 
   for (const t of actionsTopics) topic(e.actions, t, 'READ');
   group(e.actions, groups.actions);
@@ -185,9 +194,12 @@ export function aclTable(access: KafkaAccessFile, topics: AccessTopics, groups: 
   for (const t of notifyTopics) topic(e.publisher, t, 'WRITE');
   topic(e.publisher, topics.events, 'WRITE');
 
-  // Consumer lag for /metrics: the bridges' groups and their topics' end offsets.
+  // /metrics: consumer lag (the bridges' groups, their topics' end offsets), and notifications and
+  // dead letters counted as they pass (ids, types and agencies only: no topic holds personal data).
   for (const t of [...intakeTopics, ...actionsTopics]) topic(e.monitor, t, 'DESCRIBE');
   for (const g of [groups.intake, groups.actions]) rows.push({ principal: e.monitor, resourceType: 'GROUP', patternType: 'LITERAL', resourceName: g, operation: 'DESCRIBE' });
+  for (const t of [...notifyTopics, topics.deadLetter]) topic(e.monitor, t, 'READ');
+  group(e.monitor, groups.metrics ?? 'referral-engine-metrics');
 
   // Re-driving puts a dead letter back on the topic it came from, byte for byte.
   topic(e.redrive, topics.deadLetter, 'READ');

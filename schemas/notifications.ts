@@ -86,7 +86,8 @@ export const ReferralStageV1 = z
 export type ReferralStageV1 = z.infer<typeof ReferralStageV1>;
 
 /** Why an agency's action (a `referral.action.*.v1` event) was not applied. */
-export const ActionRejectionCode = z.enum(['VALIDATION', 'INVALID_TRANSITION', 'NOT_A_PARTY', 'FORBIDDEN', 'UNKNOWN_REFERRAL', 'REFERRAL_CLOSED']);
+/** ACTOR_MISMATCH: the message names another agency (or role) than the one whose topic it came on. */
+export const ActionRejectionCode = z.enum(['VALIDATION', 'INVALID_TRANSITION', 'NOT_A_PARTY', 'FORBIDDEN', 'UNKNOWN_REFERRAL', 'REFERRAL_CLOSED', 'ACTOR_MISMATCH']);
 export type ActionRejectionCode = z.infer<typeof ActionRejectionCode>;
 
 export const ActionRejectionReason = z

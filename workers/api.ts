@@ -9,6 +9,7 @@ import type { EngineConfig } from '../config/env.js';
 import { loadIdentities } from '../config/identities.js';
 import { createAdmin, type AdminOps, type KafkaConnection } from '../messaging/kafka.js';
 import type { Policy } from '../schemas/policy.js';
+import type { SenderDirectory } from '../bridge/senders.js';
 
 /**
  * The API role of the engine process: HTTP API, operator console, partner page and /metrics.
@@ -16,7 +17,7 @@ import type { Policy } from '../schemas/policy.js';
  */
 export async function startApi(
   config: EngineConfig,
-  deps: { logger: Logger; kafka: KafkaConnection; policy: Policy; dataConverter: DataConverter },
+  deps: { logger: Logger; kafka: KafkaConnection; policy: Policy; dataConverter: DataConverter; notifyTopics: string[]; senders: SenderDirectory },
 ): Promise<() => Promise<void>> {
   const identities = await loadIdentities(config.api.identitiesFile);
   const connection = await Connection.connect({ address: config.temporal.address });
@@ -26,12 +27,12 @@ export async function startApi(
     client,
     admin: () => (admin ??= createAdmin(deps.kafka)),
     lagGroups: [
-      { groupId: config.kafka.intakeGroup, topic: config.kafka.topics.intake },
-      { groupId: config.kafka.actionsGroup, topic: config.kafka.topics.actions },
+      ...deps.senders.intakeTopics.map((topic) => ({ groupId: config.kafka.intakeGroup, topic })),
+      ...deps.senders.actionsTopics.map((topic) => ({ groupId: config.kafka.actionsGroup, topic })),
     ],
     deadLetterTopic: config.kafka.topics.deadLetter,
   });
-  const watcher = await watchTopics(deps.kafka, config.kafka.topics, metrics, `${config.kafka.clientId}-metrics`);
+  const watcher = await watchTopics(deps.kafka, deps.notifyTopics, config.kafka.topics.deadLetter, metrics, `${config.kafka.clientId}-metrics`);
   const service = new ReferralService(
     client,
     { client, taskQueue: config.temporal.taskQueue, policy: deps.policy },

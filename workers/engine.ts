@@ -6,7 +6,11 @@ import { loadPolicy } from '../config/policy.js';
 import { startIntakeBridge } from '../bridge/index.js';
 import { startActionsBridge } from '../bridge/actions.js';
 import { createDeadLetters } from '../bridge/dead-letters.js';
-import { createKafka, createPublisher } from '../messaging/kafka.js';
+import { createKafka, createPublisher, type Publisher } from '../messaging/kafka.js';
+import { allNotifyTopics, loadKafkaAccess } from '../config/kafka-access.js';
+import { resolveKafkaSecurity } from '../config/kafka-security.js';
+import type { KafkaClientName } from '../config/env.js';
+import { senderDirectory } from '../bridge/senders.js';
 import { createLogger } from './logger.js';
 import { createReferralWorker, workflowsPath } from './temporal-worker.js';
 import { AesGcmCodec } from '../codec/aes-gcm-codec.js';
@@ -44,37 +48,57 @@ async function main(): Promise<void> {
     },
   });
 
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
-  const publisher = createPublisher(kafka);
-  await publisher.connect();
+  // Each part of the engine is its own principal on the broker, allowed only what it needs
+  // (config/kafka-access.ts); the topic an agency writes to says which agency acts.
+  const access = loadKafkaAccess(config.kafka.accessFile);
+  const senders = senderDirectory(access, config.kafka.topics, { sharedTopics: config.kafka.sharedTopics });
+  const clients: KafkaClientName[] = [
+    ...(config.roles.includes('worker') ? (['publisher'] as const) : []),
+    ...(config.roles.includes('bridge') ? (['intake', 'actions'] as const) : []),
+    ...(config.roles.includes('api') ? (['monitor'] as const) : []),
+  ];
+  const security = resolveKafkaSecurity(config.kafka.security, access, clients);
+  const kafkaAs = (name: KafkaClientName) =>
+    createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${name}`, logger, security: security[name] });
+  if (config.kafka.sharedTopics) {
+    logger.warn({ intake: config.kafka.topics.intake, actions: config.kafka.topics.actions }, 'KAFKA_SHARED_TOPICS: the shared topics are consumed too, and the agency their messages name is trusted');
+  }
   const stops: Array<() => Promise<void>> = [];
+  const publishers: Publisher[] = [];
+  const source = `referral-engine/${config.temporal.namespace}`;
 
   if (config.roles.includes('bridge')) {
-    // Dead letters keep the original bytes (an invalid intake keeps its persons): sealed with the payload key.
-    const deadLetters = createDeadLetters(publisher, config.kafka.topics.deadLetter, logger, { seal: keyRing });
     const connection = await Connection.connect({ address: config.temporal.address });
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    // Dead letters keep the original bytes (an invalid intake keeps its persons): sealed with the payload key.
+    const intakeKafka = kafkaAs('intake');
+    const intakePublisher = createPublisher(intakeKafka);
+    publishers.push(intakePublisher);
     const bridge = await startIntakeBridge({
-      kafka,
+      kafka: intakeKafka,
       client,
       logger,
       groupId: config.kafka.intakeGroup,
-      intakeTopic: config.kafka.topics.intake,
+      senders,
+      publisher: intakePublisher,
+      source,
       taskQueue: config.temporal.taskQueue,
       policy,
-      deadLetters,
+      deadLetters: createDeadLetters(intakePublisher, config.kafka.topics.deadLetter, logger, { seal: keyRing }),
     });
     // Agencies' actions (`referral.action.*.v1`) become workflow updates; answers go to their topics.
+    const actionsKafka = kafkaAs('actions');
+    const actionsPublisher = createPublisher(actionsKafka);
+    publishers.push(actionsPublisher);
     const actions = await startActionsBridge({
-      kafka,
+      kafka: actionsKafka,
       client,
       logger,
       groupId: config.kafka.actionsGroup,
-      actionsTopic: config.kafka.topics.actions,
-      topics: config.kafka.topics,
-      publisher,
-      source: `referral-engine/${config.temporal.namespace}`,
-      deadLetters,
+      senders,
+      publisher: actionsPublisher,
+      source,
+      deadLetters: createDeadLetters(actionsPublisher, config.kafka.topics.deadLetter, logger, { seal: keyRing }),
     });
     stops.push(async () => {
       await Promise.all([bridge.stop(), actions.stop()]);
@@ -83,12 +107,15 @@ async function main(): Promise<void> {
   }
 
   if (config.roles.includes('worker')) {
+    const publisher = createPublisher(kafkaAs('publisher'));
+    publishers.push(publisher);
+    await publisher.connect();
     const connection = await NativeConnection.connect({ address: config.temporal.address });
     const worker = await createReferralWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activityDeps: { publisher, topics: config.kafka.topics, source: `referral-engine/${config.temporal.namespace}` },
+      activityDeps: { publisher, topics: config.kafka.topics, source, partners: access.partners },
       dataConverter,
       maxCachedWorkflows: config.workerMaxCachedWorkflows,
       ...(config.workerWorkflowBundle ? { workflowBundle: { codePath: config.workerWorkflowBundle } } : {}),
@@ -121,7 +148,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (config.roles.includes('api')) stops.unshift(await startApi(config, { logger, kafka, policy, dataConverter }));
+  if (config.roles.includes('api')) stops.unshift(await startApi(config, { logger, kafka: kafkaAs('monitor'), policy, dataConverter, notifyTopics: allNotifyTopics(access, config.kafka.topics), senders }));
 
   logger.info(
     { roles: config.roles, taskQueue: config.temporal.taskQueue, policyVersion: policy.version, payloadKeyId: keyRing.activeKeyId },
@@ -139,7 +166,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs);
     timer.unref();
     for (const stop of stops) await stop().catch((err: Error) => logger.error({ err: { message: err.message } }, 'stop failed'));
-    await publisher.disconnect();
+    await Promise.all(publishers.map((p) => p.disconnect()));
     logger.info('stopped');
     process.exit(0);
   };

@@ -16,6 +16,9 @@ import type { Policy } from '../../schemas/policy.js';
 import { createLogger } from '../../workers/logger.js';
 import { createReferralWorker, workflowsPath } from '../../workers/temporal-worker.js';
 import { shippedPolicy } from './fixtures.js';
+import { engineSecurity } from './test-kafka.js';
+import { senderDirectory } from '../../bridge/senders.js';
+import { loadKafkaAccess } from '../../config/kafka-access.js';
 import { RecordingPublisher } from './recording-publisher.js';
 
 /** For the Temporal SDK's own logger: its bundler and worker chatter would drown the test output. */
@@ -60,6 +63,8 @@ export interface TestEngineOptions {
   intakeBridge?: { policy?: Policy };
   /** Starts the actions bridge in this process (needs `kafka`). */
   actionsBridge?: boolean;
+  /** The bridges also consume the shared topics and trust the agency a message names (KAFKA_SHARED_TOPICS). */
+  sharedTopics?: boolean;
 }
 
 /** A Temporal client and a referral worker in this process, and the bridges asked for. */
@@ -75,6 +80,7 @@ export async function startTestEngine(options: TestEngineOptions): Promise<TestE
   const logger = options.logger ?? createLogger({ level: 'warn' });
   const source = options.source ?? 'urn:referral-engine:test';
   const dataConverter = keyRing ? createDataConverter(keyRing) : undefined;
+  const access = loadKafkaAccess();
   // Run in reverse on stop, and on a failure half-way, so that nothing started is left running.
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -86,14 +92,16 @@ export async function startTestEngine(options: TestEngineOptions): Promise<TestE
     const client = new Client({ connection, dataConverter });
     const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     stops.push(() => nativeConnection.close());
-    const publisher: Publisher = kafka ? createPublisher(createKafka({ brokers: [kafka.brokers], clientId: `${kafka.run}-engine`, logger })) : new RecordingPublisher();
+    // Topics carry the run's prefix, which the ACL table does not name: the engine connects as the admin principal.
+    const kafkaAs = (clientId: string) => createKafka({ brokers: [kafka!.brokers], clientId, logger, security: engineSecurity('admin') });
+    const publisher: Publisher = kafka ? createPublisher(kafkaAs(`${kafka.run}-engine`)) : new RecordingPublisher();
     stops.push(() => publisher.disconnect());
     if (kafka?.connectPublisherFirst) await publisher.connect();
     const worker = await createReferralWorker({
       connection: nativeConnection,
       namespace: 'default',
       taskQueue,
-      activityDeps: { publisher, topics, source },
+      activityDeps: { publisher, topics, source, partners: access.partners },
       workflowBundle: await referralWorkflowBundle(),
       dataConverter,
     });
@@ -106,13 +114,16 @@ export async function startTestEngine(options: TestEngineOptions): Promise<TestE
     if (options.intakeBridge || options.actionsBridge) {
       if (!kafka) throw new Error('the bridges need a Kafka broker: pass `kafka`');
       const deadLetters = createDeadLetters(publisher, topics.deadLetter, logger, keyRing ? { seal: keyRing } : {});
+      const senders = senderDirectory(access, topics, { sharedTopics: options.sharedTopics ?? false });
       if (options.intakeBridge) {
         const intake = await startIntakeBridge({
-          kafka: createKafka({ brokers: [kafka.brokers], clientId: `${kafka.run}-intake`, logger }),
+          kafka: kafkaAs(`${kafka.run}-intake`),
           client,
           logger,
           groupId: `${kafka.run}-intake`,
-          intakeTopic: topics.intake,
+          senders,
+          publisher,
+          source,
           taskQueue,
           policy: options.intakeBridge.policy ?? shippedPolicy(),
           deadLetters,
@@ -121,12 +132,11 @@ export async function startTestEngine(options: TestEngineOptions): Promise<TestE
       }
       if (options.actionsBridge) {
         const actions = await startActionsBridge({
-          kafka: createKafka({ brokers: [kafka.brokers], clientId: `${kafka.run}-actions`, logger }),
+          kafka: kafkaAs(`${kafka.run}-actions`),
           client,
           logger,
           groupId: `${kafka.run}-actions`,
-          actionsTopic: topics.actions,
-          topics,
+          senders,
           publisher,
           source,
           deadLetters,

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { eventually } from './kafka-harness.js';
 import { repoRoot } from './stack-paths.js';
+import { engineSecurityEnv } from './test-kafka.js';
 
 /** Topic variables of an engine process whose topics all start with the test's own prefix. */
 export function engineTopicEnv(run: string) {
@@ -42,6 +43,8 @@ export async function startEngineProcess(options: { run: string; temporalAddress
       KAFKA_CLIENT_ID: run,
       PAYLOAD_KEYS: `${run.replace(/[^A-Za-z0-9._-]/g, '').slice(0, 60) || 'test'}:${randomBytes(32).toString('base64')}`,
       PAYLOAD_KEYS_FILE: '',
+      // Topics carry the run's prefix, which the ACL table does not name: every client is the admin principal.
+      ...engineSecurityEnv('admin'),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,6 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import type { Topics } from '../../config/env.js';
+import { engineTopicList, kafkajsAuth } from './test-kafka.js';
 import type { OutboundRecord } from '../../messaging/records.js';
 
 /**
@@ -18,8 +20,9 @@ export class KafkaHarness {
   private readonly kafka: Kafka;
   private readonly consumers: Array<{ disconnect(): Promise<void> }> = [];
 
-  constructor(brokers: string) {
-    this.kafka = new Kafka({ clientId: 'test-harness', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  /** `auth`: kafkajs `ssl`/`sasl` options (test/support/test-kafka.ts kafkajsAuth); the test stack's broker needs them. */
+  constructor(brokers: string, auth: Pick<KafkaConfig, 'ssl' | 'sasl'> = kafkajsAuth()) {
+    this.kafka = new Kafka({ clientId: 'test-harness', brokers: brokers.split(','), logLevel: logLevel.NOTHING, ...auth });
   }
 
   async createTopics(topics: string[]): Promise<void> {
@@ -27,6 +30,11 @@ export class KafkaHarness {
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
     await admin.disconnect();
+  }
+
+  /** Every topic an engine with these topic names reads or writes (the broker creates none by itself). */
+  async createEngineTopics(topics: Topics, extra: string[] = []): Promise<void> {
+    await this.createTopics([...engineTopicList(topics), ...extra]);
   }
 
   async produce(records: Array<Omit<OutboundRecord, 'value'> & { value: string | Buffer | null }>): Promise<void> {
