@@ -7,7 +7,10 @@
  *
  * Every event type of the intake and action unions (schemas/cloudevents.ts, schemas/actions.ts)
  * and of the notification types (schemas/notifications.ts) becomes a message: CloudEvents 1.0
- * binary-mode headers, the data's JSON Schema as payload, the referral id as Kafka key.
+ * binary-mode headers, the data's JSON Schema as payload, the referral id as Kafka key. The
+ * topics, the principals and what each may do with which topic come from the broker access table
+ * (config/kafka-access.json, expanded by config/kafka-access.ts), the table the broker's ACLs are
+ * made from: every operation says who may perform it (`x-acl`, rows of aclTable()).
  * test/unit/asyncapi.test.ts checks that the committed file is the generated one and that
  * @asyncapi/parser validates it.
  */
@@ -17,15 +20,15 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
-import { answerTopic } from '../bridge/actions.js';
-import { DLQ_HEADERS, type DeadLetterReason } from '../bridge/dead-letters.js';
 import { loadEngineConfig } from '../config/env.js';
+import { aclTable, loadKafkaAccess, principalOf, senders, senderTopics, type AclRow, type Sender } from '../config/kafka-access.js';
 import { Actor, ActionEvent, actionTargets, type ActionEventType } from '../schemas/actions.js';
 import { IntakeEvent } from '../schemas/cloudevents.js';
 import { AgencyCode, CaseType, Priority, Province, ReferralId, ReportedCaseType } from '../schemas/common.js';
 import {
   ActionAcceptedV1,
   ActionRejectedV1,
+  ActionRejectionCode,
   NotificationType,
   ReferralRoutedV1,
   ReferralSlaV1,
@@ -40,7 +43,35 @@ export const asyncApiFile = fileURLToPath(new URL('./asyncapi.yaml', import.meta
 const packageJson = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string };
 
 const BINDING_VERSION = '0.5.0';
+/** The CA of the local stack's broker certificate (config/env.ts defaultKafkaCaFile, relative to the repository). */
+const LOCAL_CA_FILE = '.stack/kafka-tls/ca.pem';
 const JSON_CONTENT_TYPE = 'application/json';
+
+// --- rejection codes: what each code of ActionRejectionCode means (the list follows the zod enum) ---
+
+const rejectionCodeMeaning: Record<string, string> = {
+  VALIDATION: 'the event does not match its schema, every field error listed; or a workflow validator found a bad value',
+  INVALID_TRANSITION: "not possible at the referral's stage, or on a track that has not started",
+  NOT_A_PARTY: 'the acting agency takes no part in the referral',
+  FORBIDDEN: 'a party, but not the agency or role for this action',
+  UNKNOWN_REFERRAL: 'no referral has this id',
+  REFERRAL_CLOSED: 'the referral is closed',
+  ACTOR_MISMATCH:
+    "the event's actor (an intake's sourceAgency) is not the sender whose topic it came on: another agency or partner organisation, or a role that does not act over Kafka",
+};
+
+function rejectionCodes(): string {
+  return ActionRejectionCode.options
+    .map((code) => {
+      const meaning = rejectionCodeMeaning[code];
+      if (meaning === undefined) throw new Error(`asyncapi/generate.ts: say what the rejection code ${code} means in rejectionCodeMeaning`);
+      return `${code} (${meaning})`;
+    })
+    .join(', ');
+}
+
+/** The code a message naming another agency than its topic's is refused with, once schemas/notifications.ts has it. */
+const actorMismatchCode = (ActionRejectionCode.options as readonly string[]).includes('ACTOR_MISMATCH') ? 'ACTOR_MISMATCH' : undefined;
 
 // --- notification types: the data schema of each (a new type in NotificationType must be added here) ---
 
@@ -68,15 +99,30 @@ const notificationData: Record<NotificationTypeName, { schema: z.ZodTypeAny; sum
   },
   'referral.action.rejected.v1': {
     schema: ActionRejectedV1,
-    summary:
-      'Answer to an action of the receiving agency: it was not applied, and why (VALIDATION with every field error, INVALID_TRANSITION, NOT_A_PARTY, FORBIDDEN, UNKNOWN_REFERRAL, REFERRAL_CLOSED). Event id `<action id>/answer`.',
+    summary: `Answer to an action of the receiving agency (or to a referral it sent that was refused for naming another agency): it was not applied, and why: ${rejectionCodes()}. Event id \`<action id>/answer\`.`,
   },
 };
 
-const deadLetterReasons: Record<DeadLetterReason, string> = {
+/**
+ * The dead-letter headers and reasons the bridge writes (bridge/dead-letters.ts DLQ_HEADERS and
+ * DeadLetterReason, not imported: the document is generated without loading the bridge); keep
+ * them in step with it.
+ */
+const DLQ_HEADERS = {
+  reason: 'dlq-reason',
+  errors: 'dlq-errors',
+  topic: 'dlq-source-topic',
+  partition: 'dlq-source-partition',
+  offset: 'dlq-source-offset',
+  at: 'dlq-at',
+  sealed: 'dlq-sealed',
+} as const;
+
+const deadLetterReasons: Record<string, string> = {
   INVALID_CLOUDEVENT: 'not a CloudEvent: no body, not JSON, or binary mode without ce_ headers',
   INVALID_EVENT: 'a CloudEvent whose attributes or data do not match the schema of its type',
   UNKNOWN_EVENT_TYPE: 'an action event whose ce_type is not one of the referral.action.*.v1 types',
+  ACTOR_MISMATCH: 'a valid event naming another sender than the agency or partner organisation whose topic it came on',
 };
 
 // --- JSON Schema from zod ---
@@ -127,11 +173,127 @@ function payloadOf(schema: z.ZodTypeAny): Json {
   return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, useShared(v)]));
 }
 
-// --- topics (the defaults of config/env.ts; every name is configurable) ---
+// --- topics and who may use them (the defaults of config/env.ts, the table of config/kafka-access.json) ---
 
-const topics = loadEngineConfig({}).kafka.topics;
-const notifyTopicSuffixes = [...new Set(AgencyCode.options.map((agency) => answerTopic(topics, agency).slice(topics.notifyPrefix.length)))].sort();
-const sharedTopicAgencies = AgencyCode.options.filter((a) => answerTopic(topics, a) === `${topics.notifyPrefix}partners`);
+const engineConfig = loadEngineConfig({});
+const topics = engineConfig.kafka.topics;
+const access = loadKafkaAccess();
+/**
+ * The document names no consumer group of the engine's own (only the prefixes the groups of an
+ * agency, a partner organisation or an operator must start with), so the re-drive group, which
+ * config/env.ts does not hold, is left empty.
+ */
+const acl = aclTable(access, topics, { intake: engineConfig.kafka.intakeGroup, actions: engineConfig.kafka.actionsGroup, redrive: '' });
+const agencySenders = senders(access).filter((s) => s.kind === 'agency');
+const partnerSenders = senders(access).filter((s) => s.kind === 'partner');
+
+/**
+ * One topic per agency (and per partner organisation) of the same contract, so one channel each
+ * with the agency as a parameter rather than one channel per agency: an agency's integrator reads
+ * one description of what to send and what comes back, finds its own code in the parameter's enum,
+ * and the operations, their replies and their access rows are written once instead of fifteen
+ * times over (the enum is checked against config/kafka-access.ts, topic by topic).
+ */
+interface TopicFamily {
+  /** The channel address: a topic name, or a template with one `{parameter}`. */
+  address: string;
+  parameter?: string;
+  /** Every topic the address stands for, with the value of the parameter and the sender that owns the topic. */
+  instances: Array<{ topic: string; value?: string; owner?: Sender }>;
+}
+
+/** The family of the topics senderTopics() gives these senders for one purpose; fails if one does not fit the template. */
+function family(parameter: string, template: string, of: Sender[], topicOf: (s: Sender) => string | undefined): TopicFamily {
+  const [before, after, ...more] = template.split(`{${parameter}}`);
+  if (before === undefined || after === undefined || more.length > 0) throw new Error(`${template}: expected one {${parameter}}`);
+  const instances = of.map((owner) => {
+    const topic = topicOf(owner);
+    if (topic === undefined || !topic.startsWith(before) || !topic.endsWith(after) || topic.length <= before.length + after.length) {
+      throw new Error(`config/kafka-access.ts gives ${principalOf(owner)} the topic ${String(topic)}, which is not ${template}: change the channels of asyncapi/generate.ts`);
+    }
+    return { topic, value: topic.slice(before.length, topic.length - after.length), owner };
+  });
+  return { address: template, parameter, instances };
+}
+
+const families = {
+  agencyIntake: family('agency', `${topics.intake}.{agency}`, agencySenders, (s) => senderTopics(topics, s).intake),
+  agencyActions: family('agency', `${topics.actions}.{agency}`, agencySenders, (s) => senderTopics(topics, s).actions),
+  agencyNotifications: family('agency', `${topics.notifyPrefix}{agency}`, agencySenders, (s) => senderTopics(topics, s).notify),
+  partnerActions: family('organisation', `${topics.actions}.partner.{organisation}`, partnerSenders, (s) => senderTopics(topics, s).actions),
+  partnerNotifications: family('organisation', `${topics.notifyPrefix}partner.{organisation}`, partnerSenders, (s) => senderTopics(topics, s).notify),
+  events: { address: topics.events, instances: [{ topic: topics.events }] },
+  deadLetter: { address: topics.deadLetter, instances: [{ topic: topics.deadLetter }] },
+} satisfies Record<string, TopicFamily>;
+type ChannelId = keyof typeof families;
+
+/** Who a principal is, in words (the principals of config/kafka-access.json besides agencies and partners). */
+function principalRole(principal: string): string {
+  const engine = (Object.entries(access.engine) as Array<[keyof typeof access.engine, string]>).find(([, name]) => name === principal)?.[0];
+  const engineRoles: Record<keyof typeof access.engine, string> = {
+    intake: "the engine's intake bridge",
+    actions: "the engine's actions bridge",
+    publisher: "the engine's notification publisher",
+    monitor: "the engine's monitor, for /metrics",
+    redrive: '`referrals redrive`, putting a dead letter back on the topic it came from',
+  };
+  if (engine) return engineRoles[engine];
+  if (access.operators.includes(principal)) return 'an operator';
+  if (principal === access.admin) return "the broker's administrator";
+  throw new Error(`no words for the principal ${principal}`);
+}
+
+type AclEntry = { principal: string; operation: AclRow['operation']; resourceType: AclRow['resourceType']; patternType: AclRow['patternType']; resourceName: string; who: string };
+
+/**
+ * The rows of the ACL table that let a principal perform an operation on a channel: WRITE (send)
+ * or READ (receive) on its topics and, for a reader, the consumer groups it may use (the prefixed
+ * ones of agencies, partners and operators). On a parameterised channel the owner's rows are
+ * written once with the parameter (`User:{agency}` WRITE `referrals.intake.{agency}`); the other
+ * principals' rows must then hold for every topic of the channel.
+ */
+function aclOf(channel: ChannelId, action: 'send' | 'receive'): AclEntry[] {
+  const { address, instances, parameter } = families[channel] as TopicFamily;
+  const operation = action === 'send' ? 'WRITE' : 'READ';
+  const entries = new Map<string, { entry: AclEntry; topics: Set<string> }>();
+  const add = (entry: AclEntry, topic: string) => {
+    const key = JSON.stringify([entry.principal, entry.resourceType, entry.patternType, entry.resourceName, entry.operation]);
+    const seen = entries.get(key) ?? { entry, topics: new Set<string>() };
+    seen.topics.add(topic);
+    entries.set(key, seen);
+  };
+  for (const { topic, value, owner } of instances) {
+    const ownerPrincipal = owner ? principalOf(owner) : undefined;
+    for (const row of acl.filter((r) => r.resourceType === 'TOPIC' && r.resourceName === topic && r.operation === operation)) {
+      const owned = row.principal === ownerPrincipal && parameter !== undefined && value !== undefined;
+      // The owner's principal and group prefix with the parameter in place of its value: fia → {agency}, partner-iom → partner-{organisation}.
+      const generic = (name: string) => (owned ? name.replace(row.principal, row.principal.replace(value, `{${parameter}}`)) : name);
+      const principal = `User:${generic(row.principal)}`;
+      const who = !owned ? principalRole(row.principal) : owner!.kind === 'agency' ? 'the agency itself, on its own topic only' : 'the partner organisation itself, on its own topic only';
+      add({ principal, operation, resourceType: 'TOPIC', patternType: 'LITERAL', resourceName: address, who }, topic);
+      if (action !== 'receive') continue;
+      for (const group of acl.filter((r) => r.principal === row.principal && r.resourceType === 'GROUP' && r.patternType === 'PREFIXED')) {
+        add({ principal, operation: group.operation, resourceType: 'GROUP', patternType: 'PREFIXED', resourceName: generic(group.resourceName), who: `its consumer groups: their names start with \`${generic(group.resourceName)}\`` }, topic);
+      }
+    }
+  }
+  for (const { entry, topics: on } of entries.values()) {
+    if (on.size !== instances.length) throw new Error(`${entry.principal} may ${operation} only some of the topics of ${address}: the channel cannot say it once`);
+  }
+  if (entries.size === 0) throw new Error(`no principal may ${operation} ${address}`);
+  return [...entries.values()].map(({ entry }) => entry);
+}
+
+/** The operation's access rows in words, for its description. */
+function accessText(entries: AclEntry[]): string {
+  const topicRows = entries.filter((e) => e.resourceType === 'TOPIC');
+  const groupRows = entries.filter((e) => e.resourceType === 'GROUP');
+  const lines = topicRows.map((e) => {
+    const groups = groupRows.filter((g) => g.principal === e.principal).map((g) => `; consumer groups \`${g.resourceName}*\``);
+    return `* \`${e.principal}\` (${e.who}): ${e.operation} \`${e.resourceName}\`${groups.join('')}`;
+  });
+  return ['**Who may (broker ACL, `x-acl`):**', ...lines].join('\n');
+}
 
 // --- messages ---
 
@@ -265,8 +427,67 @@ function channelMessages(messages: Record<string, unknown>): JsonObject {
   return Object.fromEntries(Object.keys(messages).map((name) => [name, { $ref: `#/components/messages/${name}` }]));
 }
 
-function topicBinding(topic: string): Json {
-  return { kafka: { topic, partitions: 3, bindingVersion: BINDING_VERSION } };
+function topicBinding(family: TopicFamily): Json {
+  // A parameterised channel stands for several topics: the binding names none of them.
+  return { kafka: { ...(family.parameter ? {} : { topic: family.address }), partitions: 3, bindingVersion: BINDING_VERSION } };
+}
+
+/** components.parameters: one per parameter name, its enum the values of every channel using it (which must agree). */
+function channelParameters(): JsonObject {
+  const descriptions: Record<string, string> = {
+    agency:
+      'The agency code in lower case (`FIA` → `fia`, `AHTC-D` → `ahtc-d`, `NGO_HOTLINE` → `ngo_hotline`). The agency connects as the principal `User:<agency>`, which may write only its own intake and actions topics and read only its own notification topic.',
+    organisation: `The partner organisation's code in lower case (\`IOM\` → \`iom\`; the organisations of config/kafka-access.json \`partners\`). It connects as the principal \`User:partner-<organisation>\`, which may write only its own actions topic and read only its own notification topic.`,
+  };
+  const values = new Map<string, string[]>();
+  for (const [id, f] of Object.entries(families) as Array<[ChannelId, TopicFamily]>) {
+    if (!f.parameter) continue;
+    const these = f.instances.map((i) => i.value!);
+    const before = values.get(f.parameter);
+    if (before && JSON.stringify(before) !== JSON.stringify(these)) throw new Error(`the channel ${id} has other {${f.parameter}} values than another channel: give it a parameter of its own`);
+    values.set(f.parameter, these);
+  }
+  return Object.fromEntries(
+    [...values].map(([name, list]) => {
+      const description = descriptions[name];
+      if (description === undefined) throw new Error(`no description for the channel parameter ${name}`);
+      return [name, { description, enum: list, examples: [list[0]!] }];
+    }),
+  );
+}
+
+function channel(id: ChannelId, title: string, description: string, messages: Record<string, unknown>): JsonObject {
+  const f: TopicFamily = families[id];
+  return {
+    address: f.address,
+    title,
+    description,
+    ...(f.parameter ? { parameters: { [f.parameter]: { $ref: `#/components/parameters/${f.parameter}` } } } : {}),
+    messages: channelMessages(messages),
+    bindings: topicBinding(f),
+  };
+}
+
+/** An operation of an agency's (or operator's) application, with who may perform it. */
+function operation(action: 'send' | 'receive', id: ChannelId, messages: Record<string, unknown>, fields: { title: string; summary?: string; description?: string; reply?: JsonObject }): JsonObject {
+  const entries = aclOf(id, action);
+  return {
+    action,
+    channel: { $ref: `#/channels/${id}` },
+    title: fields.title,
+    ...(fields.summary ? { summary: fields.summary } : {}),
+    description: [...(fields.description ? [fields.description, ''] : []), accessText(entries)].join('\n'),
+    messages: refs(id, messages),
+    ...(fields.reply ? { reply: fields.reply } : {}),
+    'x-acl': entries as unknown as Json,
+  };
+}
+
+function answers(id: ChannelId, names: NotificationTypeName[] = ['referral.action.accepted.v1', 'referral.action.rejected.v1']): JsonObject {
+  return {
+    channel: { $ref: `#/channels/${id}` },
+    messages: names.map((name) => ({ $ref: `#/channels/${id}/messages/${name}` })),
+  };
 }
 
 const ceHeaderProperties: JsonObject = {
@@ -280,7 +501,8 @@ const ceHeaderProperties: JsonObject = {
 };
 
 export function buildAsyncApiDocument(): JsonObject {
-  const notifyAddress = `${topics.notifyPrefix}{agency}`;
+  const f = families;
+  const refused = `refused${actorMismatchCode ? ` with the rejection code \`${actorMismatchCode}\`` : ''}, dead-lettered and answered on the notification topic of the topic's own agency (or organisation)`;
   return {
     asyncapi: '3.0.0',
     info: {
@@ -296,106 +518,108 @@ export function buildAsyncApiDocument(): JsonObject {
         '  Your ids must be unique per `ce_source`: a redelivered action (same source and id) is applied once.',
         '* **Need to know:** notifications carry ids, case type, stage, province and district, deadlines and what the recipient must do;',
         '  never a person\'s name, contact, exact location or health.',
-        `* **Topics** (defaults; the engine's \`KAFKA_TOPIC_*\` variables rename them): send to \`${topics.intake}\` and \`${topics.actions}\`;`,
-        `  read your own \`${notifyAddress}\`. Invalid messages go to \`${topics.deadLetter}\`.`,
+        `* **Topics** (defaults; the engine's \`KAFKA_TOPIC_*\` variables rename them): an agency sends to \`${f.agencyIntake.address}\` and \`${f.agencyActions.address}\``,
+        `  and reads \`${f.agencyNotifications.address}\`; a partner organisation sends to \`${f.partnerActions.address}\` and reads \`${f.partnerNotifications.address}\`.`,
+        `  Invalid messages go to \`${topics.deadLetter}\`; every lifecycle step goes to \`${topics.events}\`, for operators.`,
+        '* **Access:** every agency and partner organisation connects as a principal of its own (`User:fia`, `User:partner-iom`), over TLS with SCRAM-SHA-512',
+        '  or a client certificate, and the broker\'s ACLs let it write and read its own topics alone (each operation\'s `x-acl` lists its rows).',
+        `* **Who acts:** the agency of the topic, not the one the event names: an event whose \`data.actor.agency\` (or an intake's \`sourceAgency\`) is another is ${refused}.`,
+        '  Actors with the role OPERATOR or ADMIN never act over Kafka: they act across agencies, through the HTTP API.',
+        `* **Shared topics:** only a deployment whose integrations all trust each other sets \`KAFKA_SHARED_TOPICS=true\`; the engine then also reads \`${topics.intake}\` and \`${topics.actions}\``,
+        '  and takes the acting agency from the event. They are not part of this contract.',
         '',
-        'Generated from the zod schemas in `schemas/` by `npm run asyncapi`: do not edit by hand. See README.md, "Agency integration over Kafka".',
+        'Generated from the zod schemas in `schemas/` and the broker access table (`config/kafka-access.json`) by `npm run asyncapi`: do not edit by hand. See README.md, "Agency integration over Kafka".',
       ].join('\n'),
     },
     defaultContentType: JSON_CONTENT_TYPE,
     servers: {
-      local: { host: '127.0.0.1:9092', protocol: 'kafka', description: 'The local stack (`npm start`, `npm run stack -- up`).' },
-      compose: { host: '127.0.0.1:9094', protocol: 'kafka', description: 'Docker Compose (`docker compose up`): the host listener.' },
+      local: {
+        host: engineConfig.kafka.brokers[0]!,
+        protocol: 'kafka-secure',
+        description: `The local stack (\`npm start\`, \`npm run stack -- up\`): TLS, the broker's certificate signed by the stack's own CA (\`${LOCAL_CA_FILE}\`); every client authenticates as its principal, with SCRAM-SHA-512 or a client certificate.`,
+        security: [{ $ref: '#/components/securitySchemes/scramSha512' }, { $ref: '#/components/securitySchemes/mutualTls' }],
+      },
+      compose: {
+        host: '127.0.0.1:9094',
+        protocol: 'kafka',
+        description: 'Docker Compose (`docker compose up`): the host listener, plaintext, without authentication or ACLs: for trying the engine on one machine, not for agencies.',
+      },
     },
     channels: {
-      intake: {
-        address: topics.intake,
-        title: 'Intake',
-        description: 'New referrals from detecting agencies. Written by agencies, read by the engine (consumer group `referral-engine-intake`).',
-        messages: channelMessages(intakeMessages),
-        bindings: topicBinding(topics.intake),
-      },
-      actions: {
-        address: topics.actions,
-        title: 'Actions',
-        description: 'Agencies act on referrals: each event becomes a Temporal update of the referral (or of its justice or protection track), answered on the acting agency\'s notification topic.',
-        messages: channelMessages(actionMessages),
-        bindings: topicBinding(topics.actions),
-      },
-      agencyNotifications: {
-        address: notifyAddress,
-        title: 'Notifications of one agency',
-        description: [
-          'One topic per agency, so each agency can be given access to its own topic alone: routed and unrouted referrals, SLA reminders, breaches and escalations, lifecycle steps the agency must act on, and the answers to its actions.',
-          `${sharedTopicAgencies.join(', ')} and reintegration partners (IOM, …) share \`${topics.notifyPrefix}partners\` and filter by the \`recipient\` field of the data.`,
-        ].join(' '),
-        parameters: {
-          agency: {
-            description: `The agency code in lower case (\`FIA\` → \`fia\`, \`AHTC-D\` → \`ahtc-d\`), or \`partners\` for ${sharedTopicAgencies.join(', ')} and partner organisations.`,
-            enum: notifyTopicSuffixes,
-          },
-        },
-        messages: channelMessages(notificationMessages),
-      },
-      events: {
-        address: topics.events,
-        title: 'Operators\' event stream',
-        description: 'Every lifecycle step of every referral, for operators and dashboards; no personal data.',
-        messages: channelMessages(operatorMessages),
-        bindings: topicBinding(topics.events),
-      },
+      agencyIntake: channel(
+        'agencyIntake',
+        'Intake of one agency',
+        `New referrals, one topic per detecting agency: written by that agency alone (and by \`referrals redrive\`, putting its dead letters back), read by the engine (consumer group \`${engineConfig.kafka.intakeGroup}\`). \`data.sourceAgency\` must be the topic's agency; a referral naming another is ${refused}.`,
+        intakeMessages,
+      ),
+      agencyActions: channel(
+        'agencyActions',
+        'Actions of one agency',
+        `An agency acts on referrals on its own topic: each event becomes a Temporal update of the referral (or of its justice or protection track), answered on \`${f.agencyNotifications.address}\` of the same agency. \`data.actor\` is one of its officers or supervisors: \`agency\` the topic's agency, \`role\` OFFICER or SUPERVISOR; an action naming another agency or role is ${refused}. Written by the agency alone (and by \`referrals redrive\`), read by the engine (consumer group \`${engineConfig.kafka.actionsGroup}\`).`,
+        actionMessages,
+      ),
+      agencyNotifications: channel(
+        'agencyNotifications',
+        'Notifications of one agency',
+        'One topic per agency, read by that agency alone: routed and unrouted referrals, SLA reminders, breaches and escalations, lifecycle steps the agency must act on, and the answers to its actions.',
+        notificationMessages,
+      ),
+      partnerActions: channel(
+        'partnerActions',
+        'Actions of one partner organisation',
+        `A partner organisation (${access.partners.join(', ')}) acts on the referrals it takes part in on its own topic, with the same events as an agency, answered on \`${f.partnerNotifications.address}\` of the same organisation. \`data.actor\` is \`agency: PARTNER\`, \`role: PARTNER\` and \`organisation\` the topic's organisation (\`${access.partners[0]}\` on \`${f.partnerActions.instances[0]!.topic}\`); an action naming another is ${refused}.`,
+        actionMessages,
+      ),
+      partnerNotifications: channel(
+        'partnerNotifications',
+        'Notifications of one partner organisation',
+        'One topic per partner organisation, read by that organisation alone: the notifications addressed to it and the answers to its actions.',
+        notificationMessages,
+      ),
+      events: channel('events', 'Operators\' event stream', 'Every lifecycle step of every referral, for operators and dashboards; no personal data.', operatorMessages),
       deadLetter: {
-        address: topics.deadLetter,
-        title: 'Dead letters',
-        description:
-          'Messages of the intake and actions topics that could not be accepted, kept with their original bytes sealed with the payload key (`dlq-sealed` names it): an invalid intake message may hold personal data, which only `referrals redrive` and operators with the key can read. Access is for operators only. An invalid action is also answered (referral.action.rejected.v1, code VALIDATION) when its `data.actor.agency` can be read; an invalid intake message is not answered.',
+        ...channel(
+          'deadLetter',
+          'Dead letters',
+          `Messages of the intake and actions topics that could not be accepted, kept with their original bytes sealed with the payload key (\`dlq-sealed\` names it): an invalid intake message may hold personal data, which only \`referrals redrive\` and operators with the key can read. Read by operators, \`referrals redrive\` and the engine's /metrics alone. An invalid action is also answered (referral.action.rejected.v1, code VALIDATION) on the notification topic of its topic's agency or organisation, and so is an event naming another sender than its topic's${actorMismatchCode ? ` (${actorMismatchCode})` : ''}; an invalid intake message is not answered.`,
+          {},
+        ),
         messages: { 'dead-letter': { $ref: '#/components/messages/dead-letter' } },
-        bindings: topicBinding(topics.deadLetter),
       },
     },
     operations: {
-      sendReferral: {
-        action: 'send',
-        channel: { $ref: '#/channels/intake' },
+      sendReferral: operation('send', 'agencyIntake', intakeMessages, {
         title: 'Send a referral',
-        summary: 'A detecting agency opens a referral.',
-        description: 'The engine commits the message only after Temporal accepted the start; a copy starts nothing new. No answer is sent: the routed referral is notified to its lead, supporting and informed agencies.',
-        messages: refs('intake', intakeMessages),
-      },
-      sendAction: {
-        action: 'send',
-        channel: { $ref: '#/channels/actions' },
+        summary: 'A detecting agency opens a referral, on its own intake topic.',
+        description: `The engine commits the message only after Temporal accepted the start; a copy starts nothing new. A valid referral is not answered: the routed referral is notified to its lead, supporting and informed agencies. A referral whose \`sourceAgency\` is not the topic's agency is answered with referral.action.rejected.v1${actorMismatchCode ? ` (code ${actorMismatchCode})` : ''}, \`actionId\` its \`ce_id\`, on the agency's notification topic (the same \`{agency}\`).`,
+        reply: answers('agencyNotifications', ['referral.action.rejected.v1']),
+      }),
+      sendAction: operation('send', 'agencyActions', actionMessages, {
         title: 'Act on a referral',
-        summary: 'An agency acknowledges, screens, registers a case, reports, decides, … on a referral it is a party to.',
+        summary: 'An agency acknowledges, screens, registers a case, reports, decides, … on a referral it is a party to, on its own actions topic.',
         description:
-          'Use a new `ce_id` for every new action: the Temporal update id is (`ce_source`, `ce_id`), so a redelivered action is applied once and answered again with the first outcome. The answer goes to the acting agency\'s topic (`data.actor.agency`).',
-        messages: refs('actions', actionMessages),
-        reply: {
-          channel: { $ref: '#/channels/agencyNotifications' },
-          messages: [
-            { $ref: '#/channels/agencyNotifications/messages/referral.action.accepted.v1' },
-            { $ref: '#/channels/agencyNotifications/messages/referral.action.rejected.v1' },
-          ],
-        },
-      },
-      receiveNotifications: {
-        action: 'receive',
-        channel: { $ref: '#/channels/agencyNotifications' },
+          'Use a new `ce_id` for every new action: the Temporal update id is (`ce_source`, `ce_id`), so a redelivered action is applied once and answered again with the first outcome. The answer goes to the notification topic of the topic\'s agency (the same `{agency}`).',
+        reply: answers('agencyNotifications'),
+      }),
+      sendPartnerAction: operation('send', 'partnerActions', actionMessages, {
+        title: 'Act on a referral (partner organisation)',
+        summary: 'A partner organisation records a placement, a reintegration plan, a task done, a follow-up, … on its own actions topic.',
+        description: 'As for an agency: a new `ce_id` for every new action. The answer goes to the notification topic of the topic\'s organisation (the same `{organisation}`).',
+        reply: answers('partnerNotifications'),
+      }),
+      receiveNotifications: operation('receive', 'agencyNotifications', notificationMessages, {
         title: 'Receive notifications',
         summary: 'An agency reads its own topic.',
         description: 'Delivery is at least once: drop an event whose `ce_id` was already processed.',
-        messages: refs('agencyNotifications', notificationMessages),
-      },
-      receiveOperatorEvents: {
-        action: 'receive',
-        channel: { $ref: '#/channels/events' },
-        title: 'Follow every referral (operators)',
-        messages: refs('events', operatorMessages),
-      },
+      }),
+      receivePartnerNotifications: operation('receive', 'partnerNotifications', notificationMessages, {
+        title: 'Receive notifications (partner organisation)',
+        summary: 'A partner organisation reads its own topic.',
+        description: 'Delivery is at least once: drop an event whose `ce_id` was already processed.',
+      }),
+      receiveOperatorEvents: operation('receive', 'events', operatorMessages, { title: 'Follow every referral (operators)' }),
       receiveDeadLetters: {
-        action: 'receive',
-        channel: { $ref: '#/channels/deadLetter' },
-        title: 'Review dead letters (operators)',
+        ...operation('receive', 'deadLetter', {}, { title: 'Review dead letters (operators)' }),
         messages: [{ $ref: '#/channels/deadLetter/messages/dead-letter' }],
       },
     },
@@ -416,6 +640,24 @@ export function buildAsyncApiDocument(): JsonObject {
         ...sharedSchemas,
       },
       messages: { ...intakeMessages, ...actionMessages, ...notificationMessages, 'dead-letter': deadLetterMessage },
+      parameters: channelParameters(),
+      securitySchemes: {
+        scramSha512: {
+          type: 'scramSha512',
+          description: [
+            'SASL_SSL with SCRAM-SHA-512. The username is the principal: the agency code in lower case (`fia`, `ahtc-d`) or `partner-<organisation>` (`partner-iom`); the password comes from the broker\'s operators.',
+            `TLS verifies the broker's certificate against the deployment's CA (the local stack's: \`${LOCAL_CA_FILE}\`).`,
+            `kcat: \`-X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=nccia -X sasl.password=… -X ssl.ca.location=${LOCAL_CA_FILE}\`.`,
+          ].join(' '),
+        },
+        mutualTls: {
+          type: 'X509',
+          description: [
+            'SSL with a client certificate (mutual TLS): the subject CN of the certificate is the principal (`CN=nccia` is `User:nccia`, `CN=partner-iom` is `User:partner-iom`), signed by a CA the broker trusts.',
+            `kcat: \`-X security.protocol=SSL -X ssl.certificate.location=nccia.pem -X ssl.key.location=nccia.key -X ssl.ca.location=${LOCAL_CA_FILE}\`.`,
+          ].join(' '),
+        },
+      },
       correlationIds: {
         actionId: { description: 'The `ce_id` of the action this event answers.', location: '$message.payload#/actionId' },
       },
