@@ -134,7 +134,7 @@ export function renderReferral(detail: ReferralDetail): string {
       timelineTime(e.at),
       e.track,
       e.action,
-      `${e.agency}/${e.actor}`,
+      `${e.agency}/${e.actor}${e.assertedBy ? ` (asserted by ${e.assertedBy})` : ''}`,
       [e.reason ? `"${e.reason}"` : '', details(e.details)].filter(Boolean).join(' '),
     ]);
     out.push(indent(table(['TIME', 'TRACK', 'ACTION', 'BY', 'REASON / DETAILS'], rows)));

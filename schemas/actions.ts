@@ -247,7 +247,11 @@ export function resolveAction(event: ActionEvent): { track: ActionTrack; update:
 type Aligned<Z, T> = [Z] extends [T] ? ([keyof Z] extends [keyof T] ? ([keyof T] extends [keyof Z] ? true : false) : false) : false;
 type Assert<T extends true> = T;
 type _Aligned = [
-  Assert<Aligned<Actor, Types.Actor>>,
+  Assert<Aligned<Actor, Types.WireActor>>,
+  // The workflows' actor is the sender's plus what the bridge vouches with, and nothing else…
+  Assert<Aligned<Actor & { assertedBy?: string }, Types.Actor>>,
+  // …which a sender cannot state: the wire schema has no such field (and is strict).
+  Assert<'assertedBy' extends keyof Actor ? false : true>,
   Assert<Aligned<AcknowledgeActionV1, Types.AcknowledgeAction>>,
   Assert<Aligned<ScreeningActionV1, Types.ScreeningAction>>,
   Assert<Aligned<ReclassifyActionV1, Types.ReclassifyAction>>,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_DEDUPE_WINDOW } from '../workflows/dedupe-window.js';
 import { AgencyCode, CaseType, Province } from './common.js';
 
 /**
@@ -81,6 +82,26 @@ export const ProtectionPolicy = z
   .strict();
 export type ProtectionPolicy = z.infer<typeof ProtectionPolicy>;
 
+/**
+ * Agency actions. `dedupeWindow`: the applied action ids a track hands on when it continues as new,
+ * so that an action redelivered after the rollover is answered as a duplicate, not applied again.
+ * Every id is carried in the next run's input: the bounds keep that input small.
+ */
+export const ActionsPolicy = z
+  .object({
+    dedupeWindow: z
+      .object({
+        /** The most recent ids kept. */
+        maxIds: z.number().int().positive().max(10_000).default(DEFAULT_DEDUPE_WINDOW.maxIds),
+        /** Ids applied longer ago than this are dropped (days of elapsed time). */
+        maxAgeDays: z.number().positive().max(3_650).default(DEFAULT_DEDUPE_WINDOW.maxAgeDays),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type ActionsPolicy = z.infer<typeof ActionsPolicy>;
+
 /** The SLA steps the lifecycle runs; each must have an entry in `sla`. */
 export const slaStepNames = [
   'acknowledge',
@@ -109,6 +130,7 @@ export const Policy = z
     escalationLadder: z.array(EscalationRung).min(1),
     calendar: Calendar,
     protection: ProtectionPolicy.default({ followUpMonths: [3, 6, 12] }),
+    actions: ActionsPolicy.default({}),
   })
   .strict();
 export type Policy = z.infer<typeof Policy>;

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
@@ -12,8 +14,9 @@ import { readStackPaths, repoRoot } from '../test/support/stack-paths.js';
 const help = `Usage: npm run capture-history -- [--only NAME] [--force]
 
 Runs the replay scenarios of test/replay/scenarios.ts on the time-skipping test server and stores
-each history as test/histories/NAME.json, for the replay tests. An existing history is kept
-(it stands for referrals already running) unless --force is given.`;
+each history as test/histories/NAME.json, for the replay tests (every run of a workflow that
+continued as new: NAME.run1.json, NAME.run2.json, …). An existing history is kept (it stands for
+referrals already running) unless --force is given.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
@@ -38,14 +41,32 @@ async function main(): Promise<void> {
     for (const scenario of todo) {
       const workflowIds = await scenario.run(env.client, taskQueue, (ms) => env.sleep(ms));
       for (const [i, workflowId] of workflowIds.entries()) {
-        const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-        const file = i === 0 ? `${scenario.name}.json` : `${scenario.name}.${workflowId.split('-').pop()}.json`;
-        writeFileSync(`${dir}/${file}`, historyToJSON(history));
-        console.log(`capture-history: ${file} (${history.events?.length ?? 0} events)`);
+        const base = i === 0 ? scenario.name : `${scenario.name}.${workflowId.split('-').pop()}`;
+        const runs = await runsOf(env.client, workflowId);
+        for (const [k, history] of runs.entries()) {
+          const file = runs.length === 1 ? `${base}.json` : `${base}.run${k + 1}.json`;
+          writeFileSync(`${dir}/${file}`, historyToJSON(history));
+          console.log(`capture-history: ${file} (${history.events?.length ?? 0} events)`);
+        }
       }
     }
   });
   await env.teardown();
+}
+
+/**
+ * Every run of a workflow, first to last: a run that continued as new is history in production too
+ * (its replay produces the continue-as-new command, with what it carries).
+ */
+async function runsOf(client: Client, workflowId: string): Promise<History[]> {
+  const runs: History[] = [];
+  let runId: string | undefined;
+  for (;;) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    if (!runId) return runs;
+  }
 }
 
 main().catch((err: unknown) => {

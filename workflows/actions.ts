@@ -5,13 +5,25 @@
  */
 export type ActorRole = 'OFFICER' | 'SUPERVISOR' | 'OPERATOR' | 'PARTNER' | 'ADMIN';
 
-export interface Actor {
+/** The actor as the sender states it: exactly what the wire schema (schemas/actions.ts Actor) accepts. */
+export interface WireActor {
   actorId: string;
   /** Agency code (FIA, NCCIA, …) or PARTNER for a reintegration partner. */
   agency: string;
   role: ActorRole;
   /** The partner organisation (IOM, SSDO, …) when agency is PARTNER. */
   organisation?: string;
+}
+
+export interface Actor extends WireActor {
+  /**
+   * Who vouches for this actor, when it is not the engine itself: the agency code of the Kafka
+   * topic the action arrived on (`NCCIA`), or `PARTNER:<ORG>` for a partner organisation. The
+   * broker authenticated that sender; the officer's id and role are the sender's own statement
+   * about its staff. Added by the actions bridge, never accepted from a sender; absent for
+   * actions through the HTTP API, which authenticated the person itself.
+   */
+  assertedBy?: string;
 }
 
 export interface ActionBase {

@@ -1,6 +1,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import { OPERATORS } from '../domain/recipients.js';
 import type { StageNotification } from '../schemas/notifications.js';
+import type { Actor } from './actions.js';
 import type { AuditEntry, TrackContext } from './types.js';
 
 export interface StageEventSpec {
@@ -51,4 +52,13 @@ export function stageEvents(facts: Facts, spec: StageEventSpec): StageNotificati
 export function record(timeline: AuditEntry[], entry: Omit<AuditEntry, 'at'> & { at?: string }): number {
   timeline.push({ at: entry.at ?? new Date().toISOString(), ...entry });
   return timeline.length;
+}
+
+/**
+ * The audit fields of an entry an actor's action makes: who, for which agency, and who vouched
+ * for them. `assertedBy` only when the action came with one, so entries of actions without it
+ * are what they always were.
+ */
+export function auditActor(actor: Actor): Pick<AuditEntry, 'actor' | 'agency' | 'assertedBy'> {
+  return { actor: actor.actorId, agency: actor.agency, ...(actor.assertedBy !== undefined ? { assertedBy: actor.assertedBy } : {}) };
 }

@@ -16,11 +16,20 @@ export function reject(type: (typeof Rejection)[keyof typeof Rejection], message
   throw ApplicationFailure.create({ message, type, nonRetryable: true });
 }
 
+/**
+ * What Actor.assertedBy may hold: it goes into the audit trail as it is, so only the shapes the
+ * actions bridge writes (`NCCIA`, `AHTC-D`, `PARTNER:IOM`), never free text.
+ */
+const ASSERTED_BY = /^(?:[A-Z][A-Z0-9_-]{0,31}|PARTNER:[A-Za-z0-9][A-Za-z0-9_-]{0,31})$/;
+
 export function requireActor(actor: Actor | undefined): asserts actor is Actor {
   if (!actor || typeof actor !== 'object') reject(Rejection.invalidAction, 'actor: required');
   if (!actor.actorId) reject(Rejection.invalidAction, 'actor.actorId: required');
   if (!actor.agency) reject(Rejection.invalidAction, 'actor.agency: required');
   if (!actor.role) reject(Rejection.invalidAction, 'actor.role: required');
+  if (actor.assertedBy !== undefined && (typeof actor.assertedBy !== 'string' || !ASSERTED_BY.test(actor.assertedBy))) {
+    reject(Rejection.invalidAction, 'actor.assertedBy: an agency code, or PARTNER:<organisation code>');
+  }
 }
 
 /** The acting agency must be one of the referral's parties. */

@@ -15,7 +15,8 @@ import type { Notification } from '../schemas/notifications.js';
 import type { RoutedDecision } from '../schemas/routing.js';
 import type { Actor, ActorRole } from './actions.js';
 import { notify } from './activity-options.js';
-import { record, stageEvents, type StageEventSpec } from './events.js';
+import { ACTION_DEDUPE_WINDOW_PATCH, AppliedActions, dedupeWindowOf } from './applied-actions.js';
+import { auditActor, record, stageEvents, type StageEventSpec } from './events.js';
 import {
   Rejection,
   reject,
@@ -93,13 +94,16 @@ const PTA = 'PTA';
 const BEOE = 'BEOE';
 const FJA = 'FRAUDULENT_JOB_AD';
 const TERMINAL: readonly string[] = ['CLOSED', 'CLOSED_NO_CASE', 'CLOSED_NOT_CHARGED', 'STOPPED'];
-const ACTOR_FIELDS: readonly string[] = ['actorId', 'agency', 'role', 'organisation'];
+const ACTOR_FIELDS: readonly string[] = ['actorId', 'agency', 'role', 'organisation', 'assertedBy'];
 const ROLES: readonly ActorRole[] = ['OFFICER', 'SUPERVISOR', 'OPERATOR', 'PARTNER', 'ADMIN'];
 
 export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutcome> {
   const { policy, carried } = input;
   const calendarOpts = { urgent: input.urgent, calendar: policy.calendar };
   const onChange = patched(JUSTICE_SUMMARY_ON_CHANGE_PATCH);
+  // An action applied in an earlier run passes every validator below and is answered with the
+  // current state, applying nothing: see AppliedActions.
+  const applied = new AppliedActions(patched(ACTION_DEDUPE_WINDOW_PATCH), carried?.appliedActions, dedupeWindowOf(policy));
   let lastAttributes: string | undefined;
   let lastSummary: string | undefined;
 
@@ -179,13 +183,14 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
 
   /** Records an action in the timeline and queues its stage events for operators and whoever acts next. */
   const act = (
-    entry: { action: string; actor: string; agency: string; reason?: string | undefined; details?: AuditEntry['details'] },
+    entry: { action: string; actor: string; agency: string; assertedBy?: string; reason?: string | undefined; details?: AuditEntry['details'] },
     recipients: StageEventSpec['recipients'] = [],
   ): void => {
     const seq = record(timeline, {
       action: entry.action,
       actor: entry.actor,
       agency: entry.agency,
+      ...(entry.assertedBy !== undefined ? { assertedBy: entry.assertedBy } : {}),
       ...(entry.reason?.trim() ? { reason: entry.reason } : {}),
       track: 'justice',
       ...(entry.details && Object.keys(entry.details).length > 0 ? { details: entry.details } : {}),
@@ -250,23 +255,25 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     registerCaseUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       const now = Date.now();
       if (a.decision === 'REGISTERED') {
         stage = 'INVESTIGATION';
         registeredAtMs = now;
         if (a.caseNumber) caseNumber = a.caseNumber;
         act(
-          { action: 'REGISTERED', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: a.caseNumber ? { caseNumber: a.caseNumber } : {} },
+          { action: 'REGISTERED', ...auditActor(a.actor), reason: a.reason, details: a.caseNumber ? { caseNumber: a.caseNumber } : {} },
           [{ agency: routing.lead, actionRequired: 'submit the investigation report', dueBy: dueBy('investigationReport', now) }],
         );
       } else {
         stage = 'CLOSED_NO_CASE';
-        act({ action: 'NO_CASE', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason }, [forInformation(routing.lead)]);
+        act({ action: 'NO_CASE', ...auditActor(a.actor), reason: a.reason }, [forInformation(routing.lead)]);
       }
       return state();
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [routing.lead], 'registerCase');
         requireOneOf(a.decision, ['REGISTERED', 'NO_CASE'], 'decision');
@@ -279,14 +286,15 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     investigationReportUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       if (a.kind === 'INTERIM') {
         interimReports += 1;
-        act({ action: 'INTERIM_REPORT', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: { kind: a.kind } }, [
+        act({ action: 'INTERIM_REPORT', ...auditActor(a.actor), reason: a.reason, details: { kind: a.kind } }, [
           { agency: PROSECUTION, actionRequired: 'forward the interim report to the magistrate (CrPC s.173)' },
         ]);
       } else {
         stage = 'CHARGE_DECISION';
-        act({ action: 'FINAL_REPORT', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: { kind: a.kind } }, [
+        act({ action: 'FINAL_REPORT', ...auditActor(a.actor), reason: a.reason, details: { kind: a.kind } }, [
           { agency: PROSECUTION, actionRequired: 'decide on charges', dueBy: dueBy('chargeDecision') },
         ]);
       }
@@ -294,6 +302,7 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [routing.lead], 'submitInvestigationReport');
         requireOneOf(a.kind, ['INTERIM', 'FINAL'], 'kind');
@@ -305,21 +314,23 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     chargeDecisionUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       chargeDecision = a.decision;
       if (a.decision === 'CHARGED') {
         stage = 'TRIAL';
-        act({ action: 'CHARGED', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason }, [
+        act({ action: 'CHARGED', ...auditActor(a.actor), reason: a.reason }, [
           { agency: PROSECUTION, actionRequired: 'report the status of the prosecution', dueBy: dueBy('prosecutionStatus') },
           forInformation(routing.lead),
         ]);
       } else {
         stage = 'CLOSED_NOT_CHARGED';
-        act({ action: 'NOT_CHARGED', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason }, [forInformation(routing.lead)]);
+        act({ action: 'NOT_CHARGED', ...auditActor(a.actor), reason: a.reason }, [forInformation(routing.lead)]);
       }
       return state();
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [PROSECUTION], 'recordChargeDecision');
         requireOneOf(a.decision, ['CHARGED', 'NOT_CHARGED'], 'decision');
@@ -332,14 +343,16 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     trialUpdateUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       statusUpdates += 1;
-      act({ action: 'TRIAL_UPDATE', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: { note: a.note, update: statusUpdates } }, [
+      act({ action: 'TRIAL_UPDATE', ...auditActor(a.actor), reason: a.reason, details: { note: a.note, update: statusUpdates } }, [
         { agency: PROSECUTION, actionRequired: 'report the status of the prosecution', dueBy: dueBy('prosecutionStatus') },
       ]);
       return state();
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [PROSECUTION], 'recordTrialUpdate');
         requireText(a.note, 'note');
@@ -351,6 +364,7 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     verdictUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       const now = Date.now();
       verdict = a.verdict;
       stage = 'VERDICT';
@@ -359,7 +373,7 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       appealWindowEndsMs = windowEnds ? Date.parse(windowEnds) : now;
       appealWindowOpen = true;
       act(
-        { action: 'VERDICT', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: { verdict: a.verdict, appealWindowEnds: windowEnds ?? '' } },
+        { action: 'VERDICT', ...auditActor(a.actor), reason: a.reason, details: { verdict: a.verdict, appealWindowEnds: windowEnds ?? '' } },
         [
           { agency: PROSECUTION, actionRequired: 'decide whether to appeal', dueBy: windowEnds },
           { agency: routing.lead, actionRequired: 'decide whether to ask for an appeal', dueBy: windowEnds },
@@ -369,6 +383,7 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [PROSECUTION], 'recordVerdict');
         requireOneOf(a.verdict, ['CONVICTED', 'ACQUITTED', 'PARTLY_CONVICTED'], 'verdict');
@@ -380,16 +395,18 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     appealUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       appeals += 1;
       stage = 'TRIAL';
       appealWindowOpen = false;
-      act({ action: 'APPEAL_FILED', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: { by: a.by, appeal: appeals } }, [
+      act({ action: 'APPEAL_FILED', ...auditActor(a.actor), reason: a.reason, details: { by: a.by, appeal: appeals } }, [
         { agency: PROSECUTION, actionRequired: 'report the status of the prosecution', dueBy: dueBy('prosecutionStatus') },
       ]);
       return state();
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [PROSECUTION, routing.lead], 'fileAppeal');
         requireOneOf(a.by, ['PROSECUTION', 'DEFENCE'], 'by');
@@ -404,12 +421,14 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     contentBlockUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       contentBlock = a.result;
-      act({ action: 'CONTENT_BLOCK', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: { result: a.result } }, [forInformation(routing.lead)]);
+      act({ action: 'CONTENT_BLOCK', ...auditActor(a.actor), reason: a.reason, details: { result: a.result } }, [forInformation(routing.lead)]);
       return state();
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [PTA], 'confirmContentBlock');
         requireOneOf(a.result, ['BLOCKED', 'NOT_FOUND', 'REFUSED'], 'result');
@@ -421,12 +440,14 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     licenceCheckUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return state();
       licenceCheck = a.result;
-      act({ action: 'LICENCE_CHECK', actor: a.actor.actorId, agency: a.actor.agency, reason: a.reason, details: { result: a.result } }, [forInformation(routing.lead)]);
+      act({ action: 'LICENCE_CHECK', ...auditActor(a.actor), reason: a.reason, details: { result: a.result } }, [forInformation(routing.lead)]);
       return state();
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         requireAgency(actor, [BEOE], 'recordLicenceCheck');
         requireOneOf(a.result, ['LICENSED', 'UNLICENSED', 'SUSPENDED'], 'result');
@@ -434,6 +455,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       },
     },
   );
+
+  const clockOf = (step: string) => ({ step, deadline: sla.view().find((c) => c.step === step)?.deadline ?? '' });
 
   const clockMoved = (step: string, action: string, actorAgency: string) => {
     const clock = sla.view().find((c) => c.step === step);
@@ -457,11 +480,13 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     extendDeadlineUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return clockOf(a.step);
       sla.extend(a.step, a.by, a.actor, a.reason);
       return clockMoved(a.step, 'DEADLINE_EXTENDED', a.actor.agency);
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         validateClockChange(actor, parties(), a.step, sla.runningSteps(), a.reason);
         const by = a.by as { hours?: unknown; days?: unknown } | undefined;
@@ -476,11 +501,13 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   setHandler(
     reassignStepUpdate,
     (a) => {
+      if (!applied.firstDelivery()) return clockOf(a.step);
       sla.reassign(a.step, a.assignee, a.actor, a.reason);
       return clockMoved(a.step, 'REASSIGNED', a.actor.agency);
     },
     {
       validator: (a) => {
+        if (applied.isReplay()) return;
         const actor = checkActor(a);
         validateClockChange(actor, parties(), a.step, sla.runningSteps(), a.reason);
         requireText(a.assignee, 'assignee');
@@ -501,6 +528,7 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
         action: 'REROUTED',
         actor: change.actor,
         agency: change.agency,
+        ...(change.assertedBy !== undefined ? { assertedBy: change.assertedBy } : {}),
         reason: change.reason,
         details: { fromLead: previous.lead, toLead: routing.lead, fromCaseType: previous.caseType, toCaseType: routing.caseType, ruleId: routing.ruleId },
       },
@@ -682,7 +710,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
 
   if (next === 'continueAsNew') {
     await drain();
-    const carry: JusticeCarried = { stage, timeline, routing, statusUpdates, appeals };
+    const appliedActions = applied.carry();
+    const carry: JusticeCarried = { stage, timeline, routing, statusUpdates, appeals, ...(appliedActions ? { appliedActions } : {}) };
     return continueAsNew<typeof justiceWorkflow>({ ...input, routing, carried: carry });
   }
 

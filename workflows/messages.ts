@@ -57,7 +57,7 @@ export const appealUpdate = defineUpdate<JusticeState, [AppealAction]>('fileAppe
 export const contentBlockUpdate = defineUpdate<JusticeState, [ContentBlockAction]>('confirmContentBlock');
 export const licenceCheckUpdate = defineUpdate<JusticeState, [LicenceCheckAction]>('recordLicenceCheck');
 /** From the referral to its justice track: re-classification changed the route. */
-export const leadChangedSignal = defineSignal<[{ routing: RoutedDecision; actor: string; agency: string; reason: string }]>('leadChanged');
+export const leadChangedSignal = defineSignal<[{ routing: RoutedDecision; actor: string; agency: string; assertedBy?: string; reason: string }]>('leadChanged');
 /** From the referral: stop the track (the referral was withdrawn). */
 export const stopTrackSignal = defineSignal<[{ reason: string }]>('stopTrack');
 

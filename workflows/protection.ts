@@ -5,6 +5,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -21,7 +22,8 @@ import type {
   ReintegrationPlanAction,
 } from './actions.js';
 import { notify } from './activity-options.js';
-import { record, stageEvents, type StageEventSpec } from './events.js';
+import { ACTION_DEDUPE_WINDOW_PATCH, AppliedActions, dedupeWindowOf } from './applied-actions.js';
+import { auditActor, record, stageEvents, type StageEventSpec } from './events.js';
 import {
   Rejection,
   reject,
@@ -129,6 +131,9 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   /** The follow-up month that is due now (its clock is running), if any. */
   let dueMonth: number | undefined;
   let stopped: { reason: string } | undefined;
+  // An action applied in an earlier run passes every validator below and is answered with the
+  // current state, applying nothing: see AppliedActions.
+  const applied = new AppliedActions(patched(ACTION_DEDUPE_WINDOW_PATCH), carried?.appliedActions, dedupeWindowOf(policy));
 
   const parties = unique([SWD, routing.lead, ...routing.supporting, ...routing.informed, ...COMMITTEES, PARTNER]);
   const ministries = unique([...routing.informed, ...routing.supporting].filter((a) => (MINISTRIES as readonly string[]).includes(a)));
@@ -291,17 +296,19 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   setHandler(
     protectionPlacementUpdate,
     (action) => {
+      if (!applied.firstDelivery()) return snapshot();
       placement = action.placement;
       const planDue = new Date(deadlineAt(identifiedMs, stepPolicy('reintegrationPlan'), { urgent: input.urgent, calendar: policy.calendar })).toISOString();
       setStage('PLANNING');
       act(
-        { action: 'PROTECTION_PLACED', actor: action.actor.actorId, agency: action.actor.agency, ...(action.reason ? { reason: action.reason } : {}), details: { placement: action.placement } },
+        { action: 'PROTECTION_PLACED', ...auditActor(action.actor), ...(action.reason ? { reason: action.reason } : {}), details: { placement: action.placement } },
         [{ agency: SWD, actionRequired: 'agree a reintegration plan with a partner organisation', dueBy: planDue }],
       );
       return snapshot();
     },
     {
       validator: (action) => {
+        if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
         requireAgency(action.actor, unique([SWD, routing.lead]), 'recordProtectionPlacement');
@@ -314,6 +321,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   setHandler(
     reintegrationPlanUpdate,
     (action) => {
+      if (!applied.firstDelivery()) return snapshot();
       planPartner = action.partner;
       const now = Date.now();
       const dueBy = new Date(deadlineAt(now, stepPolicy('partnerTask'), { urgent: input.urgent, calendar: policy.calendar })).toISOString();
@@ -322,8 +330,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
       act(
         {
           action: 'REINTEGRATION_PLAN_AGREED',
-          actor: action.actor.actorId,
-          agency: action.actor.agency,
+          ...auditActor(action.actor),
           ...(action.reason ? { reason: action.reason } : {}),
           details: { partner: action.partner, tasks: action.tasks.map((t) => `${t.taskId}:${t.kind}:${t.partner}`).join(',') },
         },
@@ -340,6 +347,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
     },
     {
       validator: (action) => {
+        if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
         requireAgency(action.actor, [SWD], 'agreeReintegrationPlan');
@@ -364,6 +372,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   setHandler(
     completeTaskUpdate,
     (action) => {
+      if (!applied.firstDelivery()) return snapshot();
       const task = tasks.find((t) => t.taskId === action.taskId)!;
       task.status = action.outcome;
       task.completedAt = new Date().toISOString();
@@ -371,7 +380,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
       act(
         {
           action: 'PARTNER_TASK_COMPLETED',
-          actor: action.actor.actorId,
+          ...auditActor(action.actor),
           agency: action.actor.organisation ?? action.actor.agency,
           ...(action.reason ? { reason: action.reason } : {}),
           // The notes are the partner's free text: kept here (encrypted with the history), never notified.
@@ -392,6 +401,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
     },
     {
       validator: (action) => {
+        if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
         if (action.actor.agency !== PARTNER) {
@@ -416,11 +426,12 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   setHandler(
     followUpUpdate,
     (action) => {
+      if (!applied.firstDelivery()) return snapshot();
       followUpsDone.push(action.month);
       followUpsDone.sort((a, b) => a - b);
       act({
         action: 'FOLLOW_UP_RECORDED',
-        actor: action.actor.actorId,
+        ...auditActor(action.actor),
         agency: action.actor.organisation ?? action.actor.agency,
         ...(action.reason ? { reason: action.reason } : {}),
         details: { month: action.month, status: action.status },
@@ -429,6 +440,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
     },
     {
       validator: (action) => {
+        if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
         if (action.actor.agency !== SWD) {
@@ -454,11 +466,13 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   setHandler(
     extendDeadlineUpdate,
     (action) => {
+      if (!applied.firstDelivery()) return clockOf(action.step);
       sla.extend(action.step, action.by, action.actor, action.reason);
       return clockMoved(action.step, 'DEADLINE_EXTENDED', 'deadline extended');
     },
     {
       validator: (action) => {
+        if (applied.isReplay()) return;
         requireActor(action?.actor);
         validateClockChange(action.actor, parties, action.step, sla.runningSteps(), action.reason);
         forbidPartnerClockChange(action.actor);
@@ -470,11 +484,13 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   setHandler(
     reassignStepUpdate,
     (action) => {
+      if (!applied.firstDelivery()) return clockOf(action.step);
       sla.reassign(action.step, action.assignee, action.actor, action.reason);
       return clockMoved(action.step, 'REASSIGNED', 'reassigned: the full time runs again');
     },
     {
       validator: (action) => {
+        if (applied.isReplay()) return;
         requireActor(action?.actor);
         validateClockChange(action.actor, parties, action.step, sla.runningSteps(), action.reason);
         forbidPartnerClockChange(action.actor);
@@ -482,6 +498,10 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
       },
     },
   );
+
+  function clockOf(step: string): { step: string; deadline: string } {
+    return { step, deadline: sla.view().find((c) => c.step === step)?.deadline ?? '' };
+  }
 
   /** The tracker recorded the change; tell the operators and the responsible agency the new deadline. */
   function clockMoved(step: string, action: string, what: string): { step: string; deadline: string } {
@@ -588,12 +608,14 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
       await drain();
       // A stop that came in while the last notifications went out ends the track here.
       if (stopped) return finish();
+      const appliedActions = applied.carry();
       const next: ProtectionCarried = {
         stage,
         timeline,
         tasks,
         reintegratedAt: new Date(baseMs).toISOString(),
         followUpsDone,
+        ...(appliedActions ? { appliedActions } : {}),
       };
       return continueAsNew<typeof protectionWorkflow>({ ...input, carried: next });
     }

@@ -17,7 +17,7 @@ import type { Notification } from '../schemas/notifications.js';
 import type { RoutedDecision, RoutingDecision } from '../schemas/routing.js';
 import type { Actor, ReclassifyAction, ScreeningAction } from './actions.js';
 import { notify, routing } from './activity-options.js';
-import { record, stageEvents } from './events.js';
+import { auditActor, record, stageEvents } from './events.js';
 import {
   CLOCK_ROLES,
   Rejection,
@@ -89,6 +89,10 @@ type Track = 'justice' | 'protection';
 /**
  * The referral's own steps (routing, acknowledgement, screening), then the justice and
  * protection tracks as child workflows in parallel; the referral closes when both are closed.
+ *
+ * Unlike its tracks it carries no window of applied action ids (workflows/applied-actions.ts):
+ * it never continues as new, so its whole life is one run, and within a run Temporal itself
+ * answers a repeated update id with the first outcome.
  */
 class ReferralLifecycle {
   private readonly state: ReferralState;
@@ -189,7 +193,7 @@ class ReferralLifecycle {
     this.decision = await routing.routeReferral(facts, { chargeMatrix: policy.chargeMatrix, flagAdditions: policy.flagAdditions });
     this.state.routing = this.decision;
     this.state.caseType = caseType;
-    const by = change ? { actor: change.actor.actorId, agency: change.actor.agency, reason: change.reason } : { actor: 'charge-matrix', agency: 'ENGINE' };
+    const by = change ? { ...auditActor(change.actor), reason: change.reason } : { actor: 'charge-matrix', agency: 'ENGINE' };
     if (this.decision.status === 'ROUTED') {
       const seq = record(this.state.timeline, {
         action: change ? 'REROUTED' : 'ROUTED',
@@ -269,8 +273,7 @@ class ReferralLifecycle {
     } else {
       record(this.state.timeline, {
         action: 'NOTIFIED_ANONYMOUSLY',
-        actor: screening.actor.actorId,
-        agency: screening.actor.agency,
+        ...auditActor(screening.actor),
         reason: 'adult victim did not consent to referral to law enforcement',
         track: 'referral',
       });
@@ -285,7 +288,7 @@ class ReferralLifecycle {
       this.children.protection = handle as ChildWorkflowHandle<never>;
       runs.push(handle.result());
     } else {
-      record(this.state.timeline, { action: 'NO_VICTIM', actor: screening.actor.actorId, agency: screening.actor.agency, track: 'referral', reason: 'no victim identified: no protection track' });
+      record(this.state.timeline, { action: 'NO_VICTIM', ...auditActor(screening.actor), track: 'referral', reason: 'no victim identified: no protection track' });
     }
     this.state.tracks = { ...this.trackSummaries };
 
@@ -311,6 +314,8 @@ class ReferralLifecycle {
             routing: newRoute,
             actor: change.actor.actorId,
             agency: change.actor.agency,
+            // Only when there is one: a re-routing without it signals what it always did.
+            ...(change.actor.assertedBy !== undefined ? { assertedBy: change.actor.assertedBy } : {}),
             reason: change.reason,
           });
         }
@@ -335,7 +340,7 @@ class ReferralLifecycle {
     this.state.stage = 'CLOSED';
     this.state.closedReason = reason;
     const by = this.withdrawal?.actor ?? this.screening?.actor;
-    const seq = record(this.state.timeline, { action: 'CLOSED', actor: by?.actorId ?? 'engine', agency: by?.agency ?? 'ENGINE', reason, track: 'referral' });
+    const seq = record(this.state.timeline, { action: 'CLOSED', ...(by ? auditActor(by) : { actor: 'engine', agency: 'ENGINE' }), reason, track: 'referral' });
     this.refreshAttributes();
     await notify.publishNotifications(this.stageEvent('CLOSED', seq));
     await condition(allHandlersFinished);
@@ -353,7 +358,7 @@ class ReferralLifecycle {
       acknowledgeUpdate,
       (action) => {
         this.acknowledgedBy = action.actor;
-        record(this.state.timeline, { action: 'ACKNOWLEDGED', actor: action.actor.actorId, agency: action.actor.agency, reason: action.reason, track: 'referral' });
+        record(this.state.timeline, { action: 'ACKNOWLEDGED', ...auditActor(action.actor), reason: action.reason, track: 'referral' });
         return this.snapshot();
       },
       {
@@ -373,8 +378,7 @@ class ReferralLifecycle {
         this.screening = action;
         record(this.state.timeline, {
           action: action.outcome === 'NOT_A_CASE' ? 'SCREENED_NOT_A_CASE' : 'SCREENED',
-          actor: action.actor.actorId,
-          agency: action.actor.agency,
+          ...auditActor(action.actor),
           reason: action.consentOverride?.reason ?? action.reason,
           track: 'referral',
           details: {

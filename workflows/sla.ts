@@ -3,6 +3,7 @@ import { deadlineAt, durationMs, escalationSchedule, type ScheduledEscalation } 
 import type { Policy, SlaStep } from '../schemas/policy.js';
 import type { SlaNotification } from '../schemas/notifications.js';
 import type { Actor } from './actions.js';
+import { auditActor } from './events.js';
 import type { AuditEntry, SlaClockView } from './types.js';
 
 /**
@@ -138,8 +139,7 @@ export class SlaTracker {
     this.hooks.record({
       at: new Date().toISOString(),
       action: 'DEADLINE_EXTENDED',
-      actor: actor.actorId,
-      agency: actor.agency,
+      ...auditActor(actor),
       reason,
       details: { step, newDeadline: new Date(clock.deadlineMs).toISOString() },
     });
@@ -158,8 +158,7 @@ export class SlaTracker {
     this.hooks.record({
       at: new Date(now).toISOString(),
       action: 'REASSIGNED',
-      actor: actor.actorId,
-      agency: actor.agency,
+      ...auditActor(actor),
       reason,
       details: { step, assignee, newDeadline: new Date(clock.deadlineMs).toISOString() },
     });

@@ -2,6 +2,7 @@ import type { ReferralDetectedV1 } from '../schemas/intake.js';
 import type { Policy } from '../schemas/policy.js';
 import type { RoutedDecision, RoutingDecision } from '../schemas/routing.js';
 import type { Actor } from './actions.js';
+import type { AppliedAction } from './dedupe-window.js';
 
 /** Start input of the referral workflow. `referral.persons` is sensitive: encrypted by the payload codec. */
 export interface ReferralWorkflowInput {
@@ -25,6 +26,8 @@ export interface AuditEntry {
   action: string;
   actor: string;
   agency: string;
+  /** Who vouched for the actor of the action this entry records (Actor.assertedBy): `NCCIA`, `PARTNER:IOM`. */
+  assertedBy?: string;
   reason?: string;
   /** Which workflow recorded it: referral, justice or protection. */
   track?: 'referral' | 'justice' | 'protection';
@@ -103,6 +106,8 @@ export interface JusticeCarried {
   routing: RoutedDecision;
   statusUpdates: number;
   appeals: number;
+  /** Action ids applied so far, within the policy's window (ACTION_DEDUPE_WINDOW_PATCH). */
+  appliedActions?: AppliedAction[];
 }
 
 export interface ProtectionInput extends TrackContext {
@@ -127,6 +132,8 @@ export interface ProtectionCarried {
   tasks: PartnerTask[];
   reintegratedAt: string;
   followUpsDone: number[];
+  /** Action ids applied so far, within the policy's window (ACTION_DEDUPE_WINDOW_PATCH). */
+  appliedActions?: AppliedAction[];
 }
 
 export interface JusticeState {

@@ -563,7 +563,7 @@ function timelineTable(d) {
         h(
           'div',
           { class: 'entry-body' },
-          h('div', {}, h('span', { class: `track track-${e.track}`, text: e.track }), h('strong', { class: 'entry-action', text: e.action }), h('span', { class: 'muted', text: ` by ${e.actor} (${e.agency})` })),
+          h('div', {}, h('span', { class: `track track-${e.track}`, text: e.track }), h('strong', { class: 'entry-action', text: e.action }), h('span', { class: 'muted', text: ` by ${e.actor} (${e.agency}${e.assertedBy ? `, asserted by ${e.assertedBy}` : ''})` })),
           e.reason ? h('div', { class: 'entry-reason', text: e.reason }) : null,
           e.details && Object.keys(e.details).length > 0
             ? h('div', { class: 'entry-details' }, Object.entries(e.details).map(([k, v]) => h('span', { class: 'kv' }, h('span', { class: 'k', text: k }), h('span', { class: 'v', text: String(v) }))))

@@ -7,6 +7,7 @@ import {
   completeScreeningUpdate,
   completeTaskUpdate,
   extendDeadlineUpdate,
+  followUpUpdate,
   investigationReportUpdate,
   justiceStateQuery,
   justiceWorkflowId,
@@ -17,6 +18,7 @@ import {
   referralStateQuery,
   registerCaseUpdate,
   reintegrationPlanUpdate,
+  trialUpdateUpdate,
 } from '../../workflows/messages.js';
 import { startReferral } from '../../bridge/intake.js';
 import { detected, shippedPolicy, workflowInput } from '../support/fixtures.js';
@@ -28,7 +30,10 @@ import { detected, shippedPolicy, workflowInput } from '../support/fixtures.js';
  */
 export interface Scenario {
   name: string;
-  /** Returns the workflow ids whose histories to store: the first as NAME.json, others as NAME.<suffix>.json. */
+  /**
+   * Returns the workflow ids whose histories to store: the first as NAME.json, others as
+   * NAME.<suffix>.json; a workflow that continued as new has each run stored, as .run1, .run2, ….
+   */
   run(client: Client, taskQueue: string, skip: (ms: number) => Promise<void>): Promise<string[]>;
 }
 
@@ -70,6 +75,61 @@ async function tracksOpen(client: Client, taskQueue: string, skip: (ms: number) 
   await justice.executeUpdate(chargeDecisionUpdate, { args: [{ actor: { actorId: 'pp-1', agency: 'PROSECUTION', role: 'OFFICER' }, decision: 'CHARGED' }] });
   await skip(40 * 86_400_000); // a missed prosecution status update: the ladder fires on the justice track
   await until(async () => (await handle.query(referralStateQuery)).stage === 'IN_PROGRESS');
+  return [handle.workflowId, justice.workflowId, protection.workflowId];
+}
+
+const DAY = 86_400_000;
+
+/**
+ * After 'track-action-ids-carried-across-continue-as-new', with actions as the actions bridge
+ * sends them (update ids from the CloudEvent's source and id, actors vouched for with assertedBy)
+ * and as the API sends them (neither). The justice track continues as new after ten hearings and
+ * the protection track after the 3-month follow-up; in each new run an action of the run before is
+ * redelivered and answered from the carried window. Stored open: both tracks wait in their
+ * second run.
+ */
+async function actionIdsCarried(client: Client, taskQueue: string, skip: (ms: number) => Promise<void>): Promise<string[]> {
+  const referral = detected({ referralId: 'HIST-ACTION-IDS-1' });
+  const id = (source: string, eventId: string) => ({ updateId: JSON.stringify([source, eventId]) });
+  const fia: Actor = { actorId: 'fia-5', agency: 'FIA', role: 'OFFICER', assertedBy: 'FIA' };
+  const pp: Actor = { actorId: 'pp-2', agency: 'PROSECUTION', role: 'OFFICER', assertedBy: 'PROSECUTION' };
+  const swd: Actor = { actorId: 'swd-4', agency: 'SWD', role: 'OFFICER' };
+  const iom: Actor = { actorId: 'iom-7', agency: 'PARTNER', role: 'PARTNER', organisation: 'IOM', assertedBy: 'PARTNER:IOM' };
+  await startReferral({ client, taskQueue, policy: shippedPolicy() }, referral, { eventId: `detected-${referral.referralId}`, source: 'urn:test' });
+  const handle = client.workflow.getHandle(`referral-${referral.referralId}`);
+  await untilStage(handle, 'SCREENING');
+  await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fia, reason: 'officer assigned' }], ...id('urn:agency:fia', 'ack-1') });
+  await handle.executeUpdate(completeScreeningUpdate, {
+    args: [{ actor: { actorId: 'fia-5', agency: 'FIA', role: 'OFFICER' }, outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: false, consent: 'GIVEN' }],
+  });
+
+  const justice = client.workflow.getHandle(justiceWorkflowId(referral.referralId));
+  const protection = client.workflow.getHandle(protectionWorkflowId(referral.referralId));
+  await until(async () => (await justice.query(justiceStateQuery)).stage === 'REGISTRATION');
+  const justiceRun = (await justice.describe()).runId;
+  await justice.executeUpdate(registerCaseUpdate, { args: [{ actor: fia, decision: 'REGISTERED', caseNumber: 'FIR-21/2026' }], ...id('urn:agency:fia', 'register-1') });
+  await justice.executeUpdate(investigationReportUpdate, { args: [{ actor: fia, kind: 'FINAL' }], ...id('urn:agency:fia', 'report-1') });
+  await justice.executeUpdate(chargeDecisionUpdate, { args: [{ actor: pp, decision: 'CHARGED' }], ...id('urn:agency:prosecution', 'charge-1') });
+  for (let i = 1; i <= 10; i++) {
+    await justice.executeUpdate(trialUpdateUpdate, { args: [{ actor: pp, note: `hearing ${i}` }], ...id('urn:agency:prosecution', `hearing-${i}`) });
+  }
+  await until(async () => (await justice.describe()).runId !== justiceRun && (await justice.query(justiceStateQuery)).sla.some((c) => c.status === 'RUNNING'));
+  await justice.executeUpdate(chargeDecisionUpdate, { args: [{ actor: pp, decision: 'CHARGED' }], ...id('urn:agency:prosecution', 'charge-1') });
+  await justice.executeUpdate(trialUpdateUpdate, { args: [{ actor: pp, note: 'hearing 10' }], ...id('urn:agency:prosecution', 'hearing-10') });
+  await justice.executeUpdate(trialUpdateUpdate, { args: [{ actor: pp, note: 'hearing 11' }], ...id('urn:agency:prosecution', 'hearing-11') });
+
+  await until(async () => (await protection.query(protectionStateQuery)).stage === 'PLANNING');
+  const plan = { actor: swd, partner: 'IOM', tasks: [{ taskId: 'med-1', kind: 'MEDICAL' as const, partner: 'IOM' }] };
+  await protection.executeUpdate(reintegrationPlanUpdate, { args: [plan], ...id('urn:agency:swd', 'plan-1') });
+  await protection.executeUpdate(completeTaskUpdate, { args: [{ actor: iom, taskId: 'med-1', outcome: 'DONE', notes: 'clinic visit done' }], ...id('urn:partner:iom', 'task-1') });
+  await until(async () => (await protection.query(protectionStateQuery)).stage === 'FOLLOW_UP');
+  const protectionRun = (await protection.describe()).runId;
+  await skip(3 * 30 * DAY + 3_600_000);
+  await until(async () => (await protection.query(protectionStateQuery)).sla.some((c) => c.step === 'followUp:3' && c.status === 'RUNNING'));
+  const followUp = { actor: { ...swd, assertedBy: 'SWD' }, month: 3, status: 'STABLE' as const };
+  await protection.executeUpdate(followUpUpdate, { args: [followUp], ...id('urn:agency:swd', 'follow-up-3') });
+  await until(async () => (await protection.describe()).runId !== protectionRun && (await protection.query(protectionStateQuery)).stage === 'FOLLOW_UP');
+  await protection.executeUpdate(followUpUpdate, { args: [followUp], ...id('urn:agency:swd', 'follow-up-3') });
   return [handle.workflowId, justice.workflowId, protection.workflowId];
 }
 
@@ -138,6 +198,10 @@ export const scenarios: Scenario[] = [
       await skip(30 * 3_600_000); // the acknowledgement breaches and escalates
       return [handle.workflowId];
     },
+  },
+  {
+    name: 'v3-action-ids-carried-tracks-continued',
+    run: actionIdsCarried,
   },
 ];
 

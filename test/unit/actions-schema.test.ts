@@ -180,6 +180,15 @@ describe('Actor', () => {
     expect(Actor.parse(partner)).toEqual(partner);
   });
 
+  it('does not let a sender state assertedBy: only the bridge adds it, from the topic the action came on', () => {
+    const result = Actor.safeParse({ ...officer, assertedBy: 'FIA' });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeIssues(result.error)).toEqual([expect.stringMatching(/^\(root\): Unrecognized key\(s\) in object: 'assertedBy'/)]);
+    expect(issues(event('referral.action.acknowledge.v1', { actor: { ...officer, assertedBy: 'NCCIA' } }))).toEqual([
+      expect.stringMatching(/^data\.actor: Unrecognized key\(s\) in object: 'assertedBy'/),
+    ]);
+  });
+
   it('names the organisation a partner must give', () => {
     const result = Actor.safeParse({ actorId: 'x1', agency: 'PARTNER', role: 'PARTNER' });
     expect(result.success).toBe(false);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
 import { ConfigError } from '../../config/errors.js';
 import { loadPolicy, parsePolicy } from '../../config/policy.js';
+import { DEFAULT_DEDUPE_WINDOW } from '../../workflows/dedupe-window.js';
 import { repoRoot } from '../support/stack-paths.js';
 
 const shippedPath = `${repoRoot}config/policy.json`;
@@ -36,6 +37,32 @@ describe('parsePolicy', () => {
     expect(policy.version).toBe('2026.11-1');
     expect(policy.chargeMatrix.map((r) => r.id)).toEqual(['tip-cross-border', 'tip-victim-abroad', 'tip-internal', 'som', 'fja']);
     expect(policy.escalationLadder.length).toBeGreaterThan(1);
+  });
+
+  it('reads the window of applied action ids the tracks carry across continue-as-new', () => {
+    expect(parsePolicy(shipped(), shippedPath).actions).toEqual({ dedupeWindow: { maxIds: 1000, maxAgeDays: 30 } });
+    const doc = shipped();
+    doc.actions = { dedupeWindow: { maxIds: 50, maxAgeDays: 7 } };
+    expect(parsePolicy(doc, 'p.json').actions.dedupeWindow).toEqual({ maxIds: 50, maxAgeDays: 7 });
+  });
+
+  it('defaults the window when a policy has no actions section, or names only one bound', () => {
+    const doc = shipped();
+    delete doc.actions;
+    expect(parsePolicy(doc, 'p.json').actions).toEqual({ dedupeWindow: DEFAULT_DEDUPE_WINDOW });
+    expect(DEFAULT_DEDUPE_WINDOW).toEqual({ maxIds: 1000, maxAgeDays: 30 });
+    doc.actions = {};
+    expect(parsePolicy(doc, 'p.json').actions.dedupeWindow).toEqual(DEFAULT_DEDUPE_WINDOW);
+    doc.actions = { dedupeWindow: { maxIds: 200 } };
+    expect(parsePolicy(doc, 'p.json').actions.dedupeWindow).toEqual({ maxIds: 200, maxAgeDays: 30 });
+  });
+
+  it('rejects a window that is not a positive bound, naming each field', () => {
+    const doc = shipped();
+    doc.actions = { dedupeWindow: { maxIds: 0, maxAgeDays: -1 } };
+    expect(rejection(doc).problems.map((p) => p.split(': ')[0])).toEqual(['actions.dedupeWindow.maxIds', 'actions.dedupeWindow.maxAgeDays']);
+    doc.actions = { dedupeWindow: { maxIds: 2.5, maxAgeDays: 30, maxBytes: 10 } };
+    expect(rejection(doc).problems.map((p) => p.split(': ')[0]).sort()).toEqual(['actions.dedupeWindow', 'actions.dedupeWindow.maxIds']);
   });
 
   it('rejects a charge-matrix lead that is not an agency code, at chargeMatrix.0.lead', () => {
