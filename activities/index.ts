@@ -1,3 +1,4 @@
+import { log } from '@temporalio/activity';
 import { notificationTopic, type Topics } from '../config/env.js';
 import { routeCase, type ChargeMatrix } from '../domain/routing.js';
 import { encodeCloudEvent } from '../messaging/cloudevents.js';
@@ -30,32 +31,32 @@ export function createActivities(deps: ActivityDeps) {
      * so a retried activity re-sends the same events and consumers drop the duplicates.
      */
     async publishNotifications(notifications: Notification[]): Promise<void> {
-      await deps.publisher.publish(
-        notifications.map((n) =>
-          encodeCloudEvent(topicFor(deps.topics, n.recipient), {
-            id: n.id,
-            source: deps.source,
-            type: n.type,
-            subject: n.subject,
-            time: n.time,
-            data: n.data,
-          }),
-        ),
-      );
+      const records = [];
+      for (const n of notifications) {
+        const topic = topicFor(deps.topics, n.recipient, deps.partners);
+        if (topic === undefined) {
+          log.warn('no notification topic for this recipient: not sent on Kafka', { notificationId: n.id, type: n.type, recipient: n.recipient });
+          continue;
+        }
+        records.push(encodeCloudEvent(topic, { id: n.id, source: deps.source, type: n.type, subject: n.subject, time: n.time, data: n.data }));
+      }
+      await deps.publisher.publish(records);
     },
   };
 }
 
 /**
- * Agencies have a topic each; the operators' stream has its own; reintegration partners (IOM, SSDO,
- * …) share the partners' topic and filter by the `recipient` field.
+ * Every agency and every partner organisation (IOM, SSDO, …) has a topic of its own, which only it
+ * may read; the operators' stream has its own. A recipient with no topic (a partner organisation
+ * the broker does not know) is told nothing on Kafka: the notification would reach nobody, and
+ * no topic exists to hold it (bridge and API refuse plans naming such an organisation).
  */
-const SHARED_PARTNER_TOPIC = new Set(['PARTNER', 'NGO_HOTLINE', 'EMBASSY']);
-
-function topicFor(topics: Topics, recipient: string): string {
+function topicFor(topics: Topics, recipient: string, partners: readonly string[] | undefined): string | undefined {
   if (recipient === OPERATORS) return topics.events;
-  if (!AgencyCode.safeParse(recipient).success || SHARED_PARTNER_TOPIC.has(recipient)) return notificationTopic(topics, 'partners');
-  return notificationTopic(topics, recipient);
+  const agency = AgencyCode.safeParse(recipient);
+  if (agency.success && agency.data !== 'PARTNER') return notificationTopic(topics, recipient);
+  if (agency.success || (partners && !partners.includes(recipient))) return undefined;
+  return `${topics.notifyPrefix}partner.${recipient.toLowerCase()}`;
 }
 
 export type ReferralActivities = ReturnType<typeof createActivities>;

@@ -33,11 +33,10 @@ const DAY = 24 * HOUR;
 /** The workflow's follow-up month: 30 days of elapsed time. */
 const MONTH = 30 * DAY;
 /**
- * Partner organisations (IOM, SSDO, …) are not agency codes: activities/index.ts puts their
- * notifications on the shared partners' topic (`<notifyPrefix>partners`), and each organisation
- * filters by the `recipient` field, which the workflow sets to the organisation's code.
+ * Partner organisations (IOM, SSDO, …) are not agency codes: activities/index.ts puts each one's
+ * notifications on its own topic (`<notifyPrefix>partner.<org>`), which only it may read.
  */
-const PARTNERS_TOPIC = 'notify.partners';
+const partnerTopic = (org: string) => `notify.partner.${org.toLowerCase()}`;
 /** Where a notification went and to whom: [topic, recipient]. */
 const route = (r: OutboundRecord) => [r.topic, (JSON.parse(String(r.value)) as { recipient: string }).recipient].join(' ');
 
@@ -277,7 +276,7 @@ describe('protection workflow (time-skipping)', () => {
       expect(Date.parse(c.deadline) - Date.parse(c.startedAt)).toBe(30 * DAY);
     }
     const told = await waitForRecords(() => stageSent(referralId, 'REINTEGRATION_PLAN_AGREED'), 3);
-    expect(told.map(route).sort()).toEqual(['e OPERATORS', `${PARTNERS_TOPIC} IOM`, `${PARTNERS_TOPIC} SSDO`]);
+    expect(told.map(route).sort()).toEqual(['e OPERATORS', `${partnerTopic('IOM')} IOM`, `${partnerTopic('SSDO')} SSDO`]);
     expect(data(told.find((r) => data(r)['recipient'] === 'IOM')!)['actionRequired']).toContain('t1 (SHELTER)');
 
     // Another partner cannot complete IOM's task.
@@ -355,8 +354,8 @@ describe('protection workflow (time-skipping)', () => {
     await env.sleep(Date.parse(task.deadline) + 60_000 - (await env.currentTimeMs()));
     const fired = await waitForRecords(() => slaSent(referralId, 'partnerTask:livelihood-1'), 2);
     expect(fired.map((r) => [data(r)['rung'], route(r), data(r)['responsible'], data(r)['kind']])).toEqual([
-      ['reminder', `${PARTNERS_TOPIC} IOM`, 'IOM', 'REMINDER'],
-      ['breach', `${PARTNERS_TOPIC} IOM`, 'IOM', 'BREACH'],
+      ['reminder', `${partnerTopic('IOM')} IOM`, 'IOM', 'REMINDER'],
+      ['breach', `${partnerTopic('IOM')} IOM`, 'IOM', 'BREACH'],
     ]);
     expect(data(fired[1]!)).toMatchObject({ stage: 'TASKS', deadline: task.deadline, actionRequired: expect.stringContaining('livelihood-1') });
     expect(slaSent(referralId, 'partnerTask:shelter-1')).toEqual([]);
@@ -388,7 +387,7 @@ describe('protection workflow (time-skipping)', () => {
       await waitFor(async () => (await clock(handle, `followUp:${month}`))?.status === 'RUNNING');
       const due = (await waitForRecords(() => stageSent(referralId, 'FOLLOW_UP_DUE'), 4 * (followUpsDue + 1))).slice(-4);
       followUpsDue += 1;
-      expect(due.map(route).sort()).toEqual(['e OPERATORS', `${PARTNERS_TOPIC} IOM`, `${PARTNERS_TOPIC} SSDO`, 'notify.swd SWD']);
+      expect(due.map(route).sort()).toEqual(['e OPERATORS', `${partnerTopic('IOM')} IOM`, `${partnerTopic('SSDO')} SSDO`, 'notify.swd SWD']);
       expect(data(due.find((r) => data(r)['recipient'] === 'SWD')!)['actionRequired']).toContain(`${month}-month`);
       expect(Math.abs(Date.parse(due[0]!.headers['ce_time']!) - (reintegratedMs + month * MONTH))).toBeLessThan(5_000);
       if (month === 3) {
@@ -541,7 +540,7 @@ describe('protection workflow (time-skipping)', () => {
       ['partnerTask:med-1', 'CANCELLED'],
     ]);
     expect(s.timeline.at(-1)).toMatchObject({ action: 'TRACK_STOPPED', reason: 'referral withdrawn' });
-    expect(stageSent(referralId, 'TRACK_STOPPED').map(route).sort()).toEqual(['e OPERATORS', `${PARTNERS_TOPIC} IOM`, 'notify.swd SWD']);
+    expect(stageSent(referralId, 'TRACK_STOPPED').map(route).sort()).toEqual(['e OPERATORS', `${partnerTopic('IOM')} IOM`, 'notify.swd SWD']);
     const sa = (await handle.describe()).typedSearchAttributes;
     expect(sa.get(StageKey)).toBe('PROTECTION:STOPPED');
     expect(sa.get(NextDeadlineKey)).toBeUndefined();
