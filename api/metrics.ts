@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import type { Topics } from '../config/env.js';
 import { consume, type AdminOps, type ConsumerRun, type KafkaConnection } from '../messaging/kafka.js';
 import type { InboundRecord } from '../messaging/records.js';
 import type { ApiApp } from './server.js';
