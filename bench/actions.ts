@@ -4,13 +4,13 @@ import type { BenchContext, Scenario } from './context.js';
 import { startEngine, startFloorWorker } from './engine.js';
 import { pokeUpdate } from './floor-workflows.js';
 import { actor, leadOf, plainDetections, startReferral } from './fixtures.js';
-import { allTopics, benchTopics, type BenchProducer } from './kafka.js';
+import { actionsTopicFor, allTopics, benchTopics, type BenchProducer } from './kafka.js';
 import { figure } from './report.js';
 import { paced, pool, round, sleep, summarize, waitUntil, type Summary } from './stats.js';
 
 /**
  * 2. Agency action round trip: acknowledgements sent as `referral.action.acknowledge.v1` on the
- * actions topic at a steady rate, each to its own open referral, until the acting agency reads
+ * lead agency's own actions topic at a steady rate, each to its own open referral, until the acting agency reads
  * `referral.action.accepted.v1` on its topic (actions bridge → Temporal update → answer).
  * Baseline: the Temporal client's executeUpdate of a no-op update on minimal open workflows at
  * the same rate. Full run: then a search for the highest rate held 60 s with p99 under 1 s.
@@ -87,7 +87,7 @@ async function run(ctx: BenchContext): Promise<void> {
         const id = `ack-${referralId}`;
         sentAt.set(id, Date.now());
         await sendVia.send(
-          encodeCloudEvent(topics.actions, {
+          encodeCloudEvent(actionsTopicFor(topics, lead), {
             id,
             source: `urn:agency:${lead.toLowerCase()}`,
             type: 'referral.action.acknowledge.v1',

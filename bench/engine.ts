@@ -11,12 +11,15 @@ import { startIntakeBridge } from '../bridge/index.js';
 import { KeyRing } from '../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import type { Topics } from '../config/env.js';
+import { loadKafkaAccess } from '../config/kafka-access.js';
+import { senderDirectory } from '../bridge/senders.js';
 import { createKafka, createPublisher, type ConsumerRun } from '../messaging/kafka.js';
 import type { Policy } from '../schemas/policy.js';
 import { pino } from 'pino';
 import { redactPaths } from '../workers/logger.js';
 import { createReferralWorker, workflowsPath } from '../workers/temporal-worker.js';
 import type { FloorActivities } from './floor-workflows.js';
+import { benchEngineSecurity } from './kafka.js';
 import { repoRoot } from './stack.js';
 
 /** A payload key for this run only: the engine encrypts every payload, in the bench as in production. */
@@ -59,14 +62,18 @@ export async function startEngine(options: {
   bridgeGroup?: string;
   actionsGroup?: string;
 }): Promise<Running> {
-  const kafka = createKafka({ brokers: [options.brokers], clientId: `bench-${options.taskQueue}`, logger: benchLogger });
+  const kafka = createKafka({ brokers: [options.brokers], clientId: `bench-${options.taskQueue}`, logger: benchLogger, security: benchEngineSecurity() });
   const publisher = createPublisher(kafka);
   await publisher.connect();
+  const access = loadKafkaAccess();
+  const source = 'urn:referral-engine:bench';
+  // The bridges read every agency's own topics and take the acting agency from the topic.
+  const senders = senderDirectory(access, options.topics);
   const worker = await createReferralWorker({
     connection: options.connection,
     namespace: 'default',
     taskQueue: options.taskQueue,
-    activityDeps: { publisher, topics: options.topics, source: 'urn:referral-engine:bench' },
+    activityDeps: { publisher, topics: options.topics, source, partners: access.partners },
     workflowBundle: (await engineBundle()).bundle,
     dataConverter,
   });
@@ -79,7 +86,9 @@ export async function startEngine(options: {
       client: options.client,
       logger: benchLogger,
       groupId: options.bridgeGroup,
-      intakeTopic: options.topics.intake,
+      senders,
+      publisher,
+      source,
       taskQueue: options.taskQueue,
       policy: options.policy,
       deadLetters,
@@ -92,9 +101,9 @@ export async function startEngine(options: {
       client: options.client,
       logger: benchLogger,
       groupId: options.actionsGroup,
-      actionsTopic: options.topics.actions,
-      topics: options.topics,
+      senders,
       publisher,
+      source,
       deadLetters,
     });
     bridges.push(actions);

@@ -4,7 +4,7 @@ import type { BenchContext, Scenario } from './context.js';
 import { engineBundle, floorBundle, startEngine, startFloorWorker } from './engine.js';
 import { detections, isLeadRouted, leadOf, workflowId } from './fixtures.js';
 import { fetchRun, withoutHistory, type Run } from './history.js';
-import { allTopics, benchTopics } from './kafka.js';
+import { allTopics, benchTopics, intakeTopicFor } from './kafka.js';
 import { figure } from './report.js';
 import { cpuNow } from './stack.js';
 import { paced, pool, round, summarize, waitUntil, type Summary } from './stats.js';
@@ -83,9 +83,11 @@ async function run(ctx: BenchContext): Promise<void> {
   });
 
   const waitAll = (ids: string[], arrived: Map<string, number>, timeoutMs: number) => waitUntil(() => ids.filter((id) => arrived.has(id)).length, (c) => c === ids.length, timeoutMs);
-  const sendAll = async (topic: string, items: ReferralDetectedV1[], sentAt: Map<string, number>) =>
+  /** Each detection on its detecting agency's own intake topic (the bridge takes the agency from the topic). */
+  const ownTopic = (d: ReferralDetectedV1) => intakeTopicFor(topics, d.sourceAgency);
+  const sendAll = async (topicOf: (d: ReferralDetectedV1) => string, items: ReferralDetectedV1[], sentAt: Map<string, number>) =>
     producer.sendAll(
-      items.map((d) => intakeRecord(topic, d, 'urn:agency:bench')),
+      items.map((d) => intakeRecord(topicOf(d), d, 'urn:agency:bench')),
       250,
       (first, count) => {
         const now = Date.now();
@@ -97,13 +99,13 @@ async function run(ctx: BenchContext): Promise<void> {
   /** The engine: N detections on the intake topic, as fast as the producer sends them. */
   const engineBurst = async (items: ReferralDetectedV1[], timeoutMs: number) => {
     const sentAt = new Map<string, number>();
-    await sendAll(topics.intake, items, sentAt);
+    await sendAll(ownTopic, items, sentAt);
     await waitAll(ids(items), routedAt, timeoutMs);
     return pass(sentAt, (id) => routedAt.get(id));
   };
   const kafkaBurst = async (items: ReferralDetectedV1[], timeoutMs: number) => {
     const sentAt = new Map<string, number>();
-    await sendAll(floorTopic, items, sentAt);
+    await sendAll(() => floorTopic, items, sentAt);
     await waitAll(ids(items), kafkaIn, timeoutMs);
     return pass(sentAt, (id) => kafkaIn.get(id));
   };
@@ -147,7 +149,7 @@ async function run(ctx: BenchContext): Promise<void> {
       await paced(rate, count, async (i) => {
         const d = steadyItems[i]!;
         sentAt.set(d.referralId, Date.now());
-        await producer.send(intakeRecord(topics.intake, d, 'urn:agency:bench'));
+        await producer.send(intakeRecord(ownTopic(d), d, 'urn:agency:bench'));
       }),
     );
     await waitAll(ids(steadyItems), routedAt, 60_000);

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Topics } from '../config/env.js';
+import { allTopics as accessTopics, loadKafkaAccess, senderTopics } from '../config/kafka-access.js';
+import type { KafkaSecurity } from '../messaging/kafka.js';
 import { AgencyCode } from '../schemas/common.js';
+import { benchKafkaFiles } from './stack.js';
 
 /**
  * The bench's side of Kafka: what an agency does (produce to the intake topic, read its own
@@ -28,17 +32,55 @@ export function benchTopics(prefix: string): Topics {
   return { intake: `${prefix}.intake`, actions: `${prefix}.actions`, deadLetter: `${prefix}.dead-letter`, events: `${prefix}.events`, notifyPrefix: `${prefix}.notify.` };
 }
 
+/** Every topic an engine with these names reads or writes: per-sender intake and actions, notifications, events, dead letters (the broker creates none). */
 export function allTopics(topics: Topics): string[] {
-  const agencies = [...AgencyCode.options.map((a) => a.toLowerCase()), 'partners'];
-  return [topics.intake, topics.actions, topics.deadLetter, topics.events, ...agencies.map((a) => `${topics.notifyPrefix}${a}`)];
+  return accessTopics(loadKafkaAccess(), topics);
+}
+
+/** The topic an agency writes its intakes to (`<intake>.<agency>`). */
+export function intakeTopicFor(topics: Topics, agency: string): string {
+  const code = AgencyCode.parse(agency);
+  if (code === 'PARTNER') throw new Error('partner organisations send no intakes');
+  return senderTopics(topics, { kind: 'agency', agency: code }).intake!;
+}
+
+/** The topic an agency writes its actions to (`<actions>.<agency>`). */
+export function actionsTopicFor(topics: Topics, agency: string): string {
+  const code = AgencyCode.parse(agency);
+  if (code === 'PARTNER') throw new Error('a partner organisation writes to <actions>.partner.<org>');
+  return senderTopics(topics, { kind: 'agency', agency: code }).actions;
+}
+
+/** The bench stack's credentials of a principal (the broker speaks SASL_SSL with SCRAM-SHA-512). */
+function credentials(principal: string): { username: string; password: string; ca: string } {
+  const { caFile, credentialsFile } = benchKafkaFiles();
+  const password = (JSON.parse(readFileSync(credentialsFile, 'utf8')) as Record<string, string>)[principal];
+  if (!password) throw new Error(`${credentialsFile} has no password for principal "${principal}"`);
+  return { username: principal, password, ca: readFileSync(caFile, 'utf8') };
+}
+
+/**
+ * The engine's messaging settings for the bench's in-process engine: the admin principal, since
+ * the bench's topics carry a run prefix the ACL table does not name.
+ */
+export function benchEngineSecurity(principal = 'admin'): KafkaSecurity {
+  const c = credentials(principal);
+  return { protocol: 'SASL_SSL', sasl: { mechanism: 'scram-sha-512', username: c.username, password: c.password }, tls: { ca: c.ca } };
 }
 
 export class BenchKafka {
   private readonly kafka: Kafka;
   private readonly open: Array<{ disconnect(): Promise<void> }> = [];
 
-  constructor(brokers: string) {
-    this.kafka = new Kafka({ clientId: 'referral-bench', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  constructor(brokers: string, principal = 'admin') {
+    const c = credentials(principal);
+    this.kafka = new Kafka({
+      clientId: 'referral-bench',
+      brokers: brokers.split(','),
+      logLevel: logLevel.NOTHING,
+      ssl: { ca: [c.ca], rejectUnauthorized: true },
+      sasl: { mechanism: 'scram-sha-512', username: c.username, password: c.password },
+    });
   }
 
   /** Creates the topics and waits until every partition has a leader (right after creation, metadata may lag). */

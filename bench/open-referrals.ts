@@ -5,7 +5,7 @@ import { ChildEngine, engineBundle, floorBundle, RUNNING_LINE } from './engine.j
 import { leadOf, plainDetections, startReferral, withSla } from './fixtures.js';
 import { allTopics, benchTopics } from './kafka.js';
 import { figure } from './report.js';
-import { benchStack, repoRoot, temporalDbBytes } from './stack.js';
+import { benchEngineSecurityEnv, benchStack, repoRoot, temporalDbBytes } from './stack.js';
 import { pool, round, sleep, summarize, waitUntil } from './stats.js';
 
 /**
@@ -79,6 +79,7 @@ async function run(ctx: BenchContext): Promise<void> {
     KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter,
     KAFKA_TOPIC_EVENTS: topics.events,
     KAFKA_TOPIC_NOTIFY_PREFIX: topics.notifyPrefix,
+    ...benchEngineSecurityEnv(),
   };
   const floorEnv = (queue: string) => ({ TEMPORAL_ADDRESS: ctx.temporalAddress, TEMPORAL_TASK_QUEUE: queue, FLOOR_WORKFLOW_BUNDLE: floorBundleFile });
 

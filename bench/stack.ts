@@ -64,6 +64,21 @@ export async function stackUp(): Promise<void> {
   stack('up', true);
 }
 
+/** What scripts/stack.sh writes for the bench stack's secured broker: its CA and the development passwords. */
+export function benchKafkaFiles(): { caFile: string; credentialsFile: string } {
+  return { caFile: `${benchStack.dir}/kafka-tls/ca.pem`, credentialsFile: `${benchStack.dir}/kafka-credentials.json` };
+}
+
+/**
+ * Environment of an engine process of the bench: every client connects as `principal` (the
+ * bench's topics carry a run prefix, which the ACL table does not name: the admin principal).
+ */
+export function benchEngineSecurityEnv(principal = 'admin'): Record<string, string> {
+  const { caFile, credentialsFile } = benchKafkaFiles();
+  const users = Object.fromEntries(['INTAKE', 'ACTIONS', 'PUBLISHER', 'MONITOR', 'REDRIVE'].map((c) => [`KAFKA_${c}_USERNAME`, principal]));
+  return { KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SSL_CA_FILE: caFile, KAFKA_CREDENTIALS_FILE: credentialsFile, ...users };
+}
+
 export function stackDown(): void {
   stack('down', true);
 }

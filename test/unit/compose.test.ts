@@ -6,40 +6,24 @@
 import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
-import { EngineEnv, loadEngineConfig, notificationTopic, type Topics } from '../../config/env.js';
+import { EngineEnv, loadEngineConfig, type Topics } from '../../config/env.js';
+import { allTopics, loadKafkaAccess } from '../../config/kafka-access.js';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes.js';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 // ---------------------------------------------------------------- expectations (from the brief)
 
+/** Agencies with a principal and topics of their own: each writes its intakes and actions to its own topics and reads its own notifications. */
+const AGENCIES = ['fia', 'nccia', 'pta', 'pkcert', 'beoe', 'oec', 'police', 'swd', 'prosecution', 'moi', 'mophrd', 'mofa', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'ngo_hotline', 'embassy'];
+/** Partner organisations (config/kafka-access.json): they send actions and read notifications, each on its own topics. */
+const PARTNER_ORGANISATIONS = ['iom', 'icmpd', 'irara', 'ssdo'];
+
 const EXPECTED_TOPICS = [
-  'referrals.intake',
-  'referrals.actions',
   'referrals.dead-letter',
   'referrals.events',
-  'referrals.notify.fia',
-  'referrals.notify.nccia',
-  'referrals.notify.pta',
-  'referrals.notify.pkcert',
-  'referrals.notify.beoe',
-  'referrals.notify.oec',
-  'referrals.notify.police',
-  'referrals.notify.swd',
-  'referrals.notify.prosecution',
-  'referrals.notify.mofa',
-  'referrals.notify.moi',
-  'referrals.notify.mophrd',
-  'referrals.notify.ahtc-d',
-  'referrals.notify.ahtc-p',
-  'referrals.notify.ahtc-n',
-  'referrals.notify.partners',
-];
-
-/** Agencies with their own notification topic; everyone else is notified on `<prefix>partners`. */
-const NOTIFIED_AGENCIES = [
-  'FIA', 'NCCIA', 'PTA', 'PKCERT', 'BEOE', 'OEC', 'POLICE', 'SWD', 'PROSECUTION',
-  'MOFA', 'MOI', 'MOPHRD', 'AHTC-D', 'AHTC-P', 'AHTC-N',
+  ...AGENCIES.flatMap((a) => [`referrals.intake.${a}`, `referrals.actions.${a}`, `referrals.notify.${a}`]),
+  ...PARTNER_ORGANISATIONS.flatMap((o) => [`referrals.actions.partner.${o}`, `referrals.notify.partner.${o}`]),
 ];
 
 const EXPECTED_SEARCH_ATTRIBUTES: Record<string, string> = {
@@ -172,15 +156,9 @@ function hostPort(addr: string): { host: string; port: string } {
   return { host: addr.slice(0, i), port: addr.slice(i + 1) };
 }
 
+/** Every topic an engine with these names reads or writes (the broker auto-creates none). */
 function topicsOf(t: Topics): string[] {
-  return [
-    t.intake,
-    t.actions,
-    t.deadLetter,
-    t.events,
-    ...NOTIFIED_AGENCIES.map((a) => notificationTopic(t, a)),
-    notificationTopic(t, 'partners'),
-  ];
+  return allTopics(loadKafkaAccess(), t);
 }
 
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
@@ -283,9 +261,10 @@ describe('docker-compose.yml: services', () => {
 describe('docker-compose.yml: Kafka topics', () => {
   const topics = (): string[] => words(envVar('kafka-init', 'TOPICS'));
 
-  it('creates exactly the stack topics, each once', () => {
+  it('creates exactly the stack topics, each once: per-sender intake, actions and notification topics, no shared ones', () => {
     expect(new Set(topics()).size).toBe(topics().length);
     expect(sorted(topics())).toEqual(sorted(EXPECTED_TOPICS));
+    for (const shared of ['referrals.intake', 'referrals.actions', 'referrals.notify.partners']) expect(topics()).not.toContain(shared);
   });
 
   it('creates exactly the topics derived from the config defaults in EngineEnv', () => {

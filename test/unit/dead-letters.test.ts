@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import { pino } from 'pino';
-import { createDeadLetters, DLQ_HEADERS, withoutValues } from '../../bridge/dead-letters.js';
+import { createDeadLetters, DLQ_HEADERS, withoutValues, type DeadLetterReason } from '../../bridge/dead-letters.js';
 import { ShutdownAbandon } from '../../bridge/retry.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import { unseal } from '../../codec/seal.js';
@@ -173,6 +173,23 @@ describe('createDeadLetters', () => {
       fields: ['data.persons.0.name', 'data.facts.location.province'],
       source: { topic: 'referrals.intake', partition: 3, offset: '4711' },
     });
+  });
+
+  it('writes each reason as dlq-reason, ACTOR_MISMATCH (a message naming another sender than its topic\'s) included', async () => {
+    const reasons: DeadLetterReason[] = ['INVALID_CLOUDEVENT', 'INVALID_EVENT', 'UNKNOWN_EVENT_TYPE', 'ACTOR_MISMATCH'];
+    for (const reason of reasons) {
+      const publisher = new RecordingPublisher();
+      const { logger, lines } = memoryLogger();
+      const mismatch = ["data.sourceAgency: this topic is NCCIA's own; it cannot report for FIA"];
+      await createDeadLetters(publisher, 'dlq', logger).send({ ...record(), topic: 'referrals.intake.nccia' }, reason, mismatch, ctx);
+      const out = only(publisher);
+      expect(out.headers['dlq-reason']).toBe(reason);
+      expect(out.headers['dlq-source-topic']).toBe('referrals.intake.nccia');
+      expect(JSON.parse(out.headers['dlq-errors'] ?? 'null')).toEqual(mismatch);
+      expect(Buffer.compare(out.value as Buffer, originalValue)).toBe(0);
+      const entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'message dead-lettered');
+      expect(entry).toMatchObject({ reason, fields: ['data.sourceAgency'] });
+    }
   });
 
   it('retries a failing dead-letter topic until it accepts the record', async () => {

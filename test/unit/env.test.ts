@@ -2,8 +2,9 @@
  * Environment parsing (config/env.ts): embedded defaults match the local stack, overrides are
  * read, and every bad variable is named in one ConfigError.
  */
+import { existsSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { defaultIdentitiesFile, defaultPolicyFile, loadEngineConfig, notificationTopic } from '../../config/env.js';
+import { defaultIdentitiesFile, defaultKafkaCaFile, defaultKafkaCredentialsFile, defaultPolicyFile, loadEngineConfig, notificationTopic } from '../../config/env.js';
 import { defaultPayloadKeysFile } from '../../codec/keys.js';
 import { ConfigError } from '../../config/errors.js';
 
@@ -34,6 +35,17 @@ describe('loadEngineConfig', () => {
           events: 'referrals.events',
           notifyPrefix: 'referrals.notify.',
         },
+        security: {
+          protocol: 'SASL_SSL',
+          mechanism: 'SCRAM-SHA-512',
+          // The local stack's CA is the default only once `npm run stack -- up` has written it.
+          ...(existsSync(defaultKafkaCaFile) ? { caFile: defaultKafkaCaFile } : {}),
+          caFileIsDefault: true,
+          credentialsFile: defaultKafkaCredentialsFile,
+          credentialsFileIsDefault: true,
+          clients: { intake: {}, actions: {}, publisher: {}, monitor: {}, redrive: {} },
+        },
+        sharedTopics: false,
       },
       policyFile: defaultPolicyFile,
       logLevel: 'info',
@@ -73,6 +85,65 @@ describe('loadEngineConfig', () => {
     expect(config.logPretty).toBe(true);
     expect(config.roles).toEqual(['bridge']);
     expect(config.shutdownGraceMs).toBe(2500);
+  });
+
+  it('reads the Kafka security settings, the access file and the shared-topics switch', () => {
+    const config = loadEngineConfig({
+      KAFKA_SECURITY_PROTOCOL: 'SSL',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256',
+      KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem',
+      KAFKA_SSL_SERVERNAME: 'broker.internal',
+      KAFKA_CREDENTIALS_FILE: '/etc/kafka/credentials.json',
+      KAFKA_ACCESS_FILE: '/etc/kafka/access.json',
+      KAFKA_SHARED_TOPICS: 'true',
+      KAFKA_INTAKE_USERNAME: 'intake-prod',
+      KAFKA_INTAKE_PASSWORD_FILE: '/run/secrets/intake',
+      KAFKA_ACTIONS_PASSWORD: 'not-a-real-password',
+      KAFKA_PUBLISHER_CERT_FILE: '/etc/kafka/publisher.pem',
+      KAFKA_PUBLISHER_KEY_FILE: '/etc/kafka/publisher.key',
+    });
+    const { security } = config.kafka;
+    expect(security.protocol).toBe('SSL');
+    expect(security.mechanism).toBe('SCRAM-SHA-256');
+    expect(security.caFile).toBe('/etc/kafka/ca.pem');
+    expect(security.caFileIsDefault).toBe(false);
+    expect(security.servername).toBe('broker.internal');
+    expect(security.credentialsFile).toBe('/etc/kafka/credentials.json');
+    expect(security.credentialsFileIsDefault).toBe(false);
+    expect(security.clients).toEqual({
+      intake: { username: 'intake-prod', passwordFile: '/run/secrets/intake' },
+      actions: { password: 'not-a-real-password' },
+      publisher: { certFile: '/etc/kafka/publisher.pem', keyFile: '/etc/kafka/publisher.key' },
+      monitor: {},
+      redrive: {},
+    });
+    expect(config.kafka.accessFile).toBe('/etc/kafka/access.json');
+    expect(config.kafka.sharedTopics).toBe(true);
+  });
+
+  it('names a bad KAFKA_SECURITY_PROTOCOL and a bad KAFKA_SASL_MECHANISM', () => {
+    const err = configError({ KAFKA_SECURITY_PROTOCOL: 'TLS', KAFKA_SASL_MECHANISM: 'GSSAPI' });
+    const named = err.problems.map((p) => p.split(/[.:]/)[0]);
+    expect(new Set(named)).toEqual(new Set(['KAFKA_SECURITY_PROTOCOL', 'KAFKA_SASL_MECHANISM']));
+  });
+
+  it('names a client certificate without its key, a key without its certificate, and a password given twice', () => {
+    const err = configError({
+      KAFKA_INTAKE_CERT_FILE: '/etc/kafka/intake.pem',
+      KAFKA_MONITOR_KEY_FILE: '/etc/kafka/monitor.key',
+      KAFKA_REDRIVE_PASSWORD: 'not-a-real-password',
+      KAFKA_REDRIVE_PASSWORD_FILE: '/run/secrets/redrive',
+    });
+    const named = err.problems.map((p) => p.split(/[.:]/)[0]);
+    expect(new Set(named)).toEqual(new Set(['KAFKA_INTAKE_KEY_FILE', 'KAFKA_MONITOR_CERT_FILE', 'KAFKA_REDRIVE_PASSWORD_FILE']));
+    expect(err.problems).toHaveLength(3);
+    // A problem names the variable, never a password.
+    expect(err.message).not.toContain('not-a-real-password');
+  });
+
+  it('rejects a bad KAFKA_SHARED_TOPICS', () => {
+    const err = configError({ KAFKA_SHARED_TOPICS: 'maybe' });
+    expect(err.problems.map((p) => p.split(/[.:]/)[0])).toEqual(['KAFKA_SHARED_TOPICS']);
   });
 
   it('names EACH bad variable in one ConfigError', () => {
