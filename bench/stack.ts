@@ -30,7 +30,8 @@ export const benchStack = {
 
 function stack(command: 'up' | 'down', quiet: boolean): void {
   const result = spawnSync('bash', [`${repoRoot}scripts/stack.sh`, command], {
-    env: { ...process.env, ...benchStack.ports, STACK_DIR: benchStack.dir },
+    // No mTLS listener: the bench's clients log in with SCRAM over TLS only.
+    env: { ...process.env, ...benchStack.ports, KAFKA_MTLS_PORT: 'off', STACK_DIR: benchStack.dir },
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
     encoding: 'utf8',
   });

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import { unseal } from '../../codec/seal.js';
+import { allNotifyTopics, loadKafkaAccess } from '../../config/kafka-access.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
 import type { OutboundRecord } from '../../messaging/records.js';
 import type { ReferralDetectedV1 } from '../../schemas/intake.js';
@@ -11,21 +12,28 @@ import { justiceStateQuery, justiceWorkflowId, referralStateQuery } from '../../
 import { detected, uniqueId, workflowInput } from '../support/fixtures.js';
 import { prefixedTopics, startTestEngine, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
+import { actionsTopicOf, notifyTopicOf } from '../support/test-kafka.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const run = uniqueId('act');
 const topics = prefixedTopics(run);
-const agencies = ['fia', 'nccia', 'pta', 'pkcert', 'beoe', 'oec', 'police', 'swd', 'prosecution', 'moi', 'mofa', 'mophrd', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'];
-const notifyTopics = agencies.map((a) => `${topics.notifyPrefix}${a}`);
+const notifyTopics = allNotifyTopics(loadKafkaAccess(), topics);
 const taskQueue = `${run}-queue`;
 const keyRing = new KeyRing('actions', { actions: randomBytes(32) });
 
 /** A trafficking case across the border in Punjab: FIA leads; SWD supports; MOI is informed; NCCIA is no party. */
 const lead = { actorId: 'fia-officer-7', agency: 'FIA', role: 'OFFICER' } as const;
 
-function actionRecord(type: string, data: { referralId: string } & Record<string, unknown>, id = uniqueId('action'), source = 'urn:agency:test'): OutboundRecord {
-  return encodeCloudEvent(topics.actions, { id, source, type, subject: data.referralId, time: new Date().toISOString(), data });
+/** The agency (or partner organisation) an actor speaks for: its actions go to that one's own topic. */
+const senderCode = (actor: unknown): string => {
+  const a = actor as { agency?: string; organisation?: string } | undefined;
+  return a?.agency === 'PARTNER' ? a.organisation! : a?.agency ?? 'FIA';
+};
+
+/** An action as the actor's own agency sends it, on its own actions topic (unless `topic` says whose). */
+function actionRecord(type: string, data: { referralId: string } & Record<string, unknown>, id = uniqueId('action'), source = 'urn:agency:test', topic = actionsTopicOf(topics, senderCode(data['actor']))): OutboundRecord {
+  return encodeCloudEvent(topic, { id, source, type, subject: data.referralId, time: new Date().toISOString(), data });
 }
 const idOf = (r: OutboundRecord) => r.headers['ce_id']!;
 
@@ -57,7 +65,7 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
   };
 
   beforeAll(async () => {
-    await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
+    await harness.createEngineTopics(topics);
     notifications = await harness.collect(notifyTopics);
     deadLetters = await harness.collect([topics.deadLetter]);
     engine = await startTestEngine({ temporalAddress, taskQueue, topics, keyRing, kafka: { brokers, run }, actionsBridge: true });
@@ -115,7 +123,7 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
     expect(await acknowledged(referral.referralId)).toHaveLength(1);
   });
 
-  it('an action by an agency that is not a party is rejected NOT_A_PARTY on that agency\'s topic', async () => {
+  it('an action by an agency that is not a party, on its own topic, is rejected NOT_A_PARTY on that agency\'s topic', async () => {
     const referral = await openReferral();
     const action = actionRecord('referral.action.extend-deadline.v1', {
       referralId: referral.referralId,
@@ -181,11 +189,12 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
     const goodA = actionRecord('referral.action.acknowledge.v1', { referralId: a.referralId, actor: lead });
     const goodB = { ...actionRecord('referral.action.acknowledge.v1', { referralId: b.referralId, actor: lead }), key };
     const garbage = Buffer.from([0x7b, 0xff, 0x00, 0x42]);
+    const fiaActions = actionsTopicOf(topics, 'FIA');
     const invalid = { ...actionRecord('referral.action.acknowledge.v1', { referralId: b.referralId, actor: { ...lead, role: 'CHIEF' } }), key };
     const unknownType = { ...actionRecord('referral.action.teleport.v1', { referralId: b.referralId, actor: lead }), key };
     await harness.produce([
       goodA,
-      { topic: topics.actions, key, value: garbage, headers: { ce_specversion: '1.0', ce_id: 'garbage-1', ce_type: 'referral.action.acknowledge.v1' } },
+      { topic: fiaActions, key, value: garbage, headers: { ce_specversion: '1.0', ce_id: 'garbage-1', ce_type: 'referral.action.acknowledge.v1' } },
       invalid,
       unknownType,
       goodB,
@@ -199,7 +208,7 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
     const opened = dead.map((d) => unseal(keyRing, d.value!, d.headers['dlq-sealed']!));
     expect(Buffer.compare(opened[0]!, garbage)).toBe(0);
     expect(dead[0]!.value!.includes(garbage)).toBe(false);
-    expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'INVALID_CLOUDEVENT', 'dlq-source-topic': topics.actions, ce_id: 'garbage-1' });
+    expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'INVALID_CLOUDEVENT', 'dlq-source-topic': fiaActions, ce_id: 'garbage-1' });
     expect(JSON.parse(dead[0]!.headers['dlq-errors']!)[0]).toMatch(/^value: not valid JSON/);
     expect(dead[1]!.headers['dlq-reason']).toBe('INVALID_EVENT');
     expect(Buffer.compare(opened[1]!, Buffer.from(invalid.value as string))).toBe(0);
@@ -216,15 +225,57 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
     expect(await acknowledged(a.referralId)).toHaveLength(1);
     expect(await acknowledged(b.referralId)).toHaveLength(1);
 
-    // The invalid ones whose agency could be read are answered VALIDATION, every field named; the garbage cannot be.
+    // Every invalid one is answered VALIDATION on the sender's topic (the topic says who sent it), every field named;
+    // the garbage, whose id cannot be read, under its place on the topic.
     expect(answersTo('garbage-1')).toHaveLength(0);
+    const garbageId = `${fiaActions}/${dead[0]!.headers['dlq-source-partition']}/${dead[0]!.headers['dlq-source-offset']}`;
+    const [garbled] = await waitForAnswers(garbageId);
+    expect(answersTo(garbageId)).toHaveLength(1);
+    expect(garbled!.topic).toBe(notifyTopicOf(topics, 'FIA'));
+    expect(garbled!.headers['ce_id']).toBe(`${garbageId}/answer`);
+    expect(ActionRejectedV1.parse(JSON.parse(garbled!.value!.toString())).reason).toMatchObject({ code: 'VALIDATION', field: 'value' });
     const [badRole] = answersTo(idOf(invalid));
     expect(badRole!.topic).toBe(`${topics.notifyPrefix}fia`);
     const rejected = ActionRejectedV1.parse(JSON.parse(badRole!.value!.toString()));
     expect(rejected).toMatchObject({ referralId: b.referralId, action: 'referral.action.acknowledge.v1', outcome: 'REJECTED' });
     expect(rejected.reason).toMatchObject({ code: 'VALIDATION', field: 'data.actor.role', errors: [expect.stringMatching(/^data\.actor\.role: /)] });
     const [unknown] = answersTo(idOf(unknownType));
+    expect(unknown!.topic).toBe(notifyTopicOf(topics, 'FIA'));
     expect(ActionRejectedV1.parse(JSON.parse(unknown!.value!.toString())).reason).toMatchObject({ code: 'VALIDATION', field: 'type' });
+  });
+
+  it('an action naming another agency than its topic\'s is refused ACTOR_MISMATCH: dead-lettered, answered on the sender\'s topic, nothing applied', async () => {
+    const referral = await openReferral();
+    // NCCIA's integration acknowledges in the name of FIA's officer.
+    const forged = actionRecord('referral.action.acknowledge.v1', { referralId: referral.referralId, actor: lead }, uniqueId('forged'), 'urn:agency:nccia', actionsTopicOf(topics, 'NCCIA'));
+    await harness.produce([forged]);
+
+    const [answer] = await waitForAnswers(idOf(forged));
+    expect(answer!.topic).toBe(notifyTopicOf(topics, 'NCCIA'));
+    expect(answer!.headers).toMatchObject({ ce_type: 'referral.action.rejected.v1', ce_id: `${idOf(forged)}/answer` });
+    const data = ActionRejectedV1.parse(JSON.parse(answer!.value!.toString()));
+    expect(data).toMatchObject({ referralId: referral.referralId, actionId: idOf(forged), action: 'referral.action.acknowledge.v1', outcome: 'REJECTED' });
+    expect(data.reason).toMatchObject({ code: 'ACTOR_MISMATCH', field: 'data.actor.agency' });
+    const dead = await eventually(() => deadLetters.filter((d) => d.headers['ce_id'] === idOf(forged)), (d) => d.length >= 1, 30_000, 'forged action dead-lettered');
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'ACTOR_MISMATCH', 'dlq-source-topic': actionsTopicOf(topics, 'NCCIA'), 'dlq-sealed': 'actions' });
+    expect(Buffer.compare(unseal(keyRing, dead[0]!.value!, 'actions'), Buffer.from(forged.value as string))).toBe(0);
+    // Nothing was applied, and FIA heard nothing of it.
+    expect(await acknowledged(referral.referralId)).toHaveLength(0);
+    expect((await state(referral.referralId)).sla?.find((c) => c.step === 'acknowledge')?.status).toBe('RUNNING');
+    expect(answersTo(idOf(forged))).toHaveLength(1);
+  });
+
+  it('an OPERATOR never acts over Kafka, even on its own agency\'s topic: refused ACTOR_MISMATCH on data.actor.role', async () => {
+    const referral = await openReferral();
+    const operator = actionRecord('referral.action.acknowledge.v1', { referralId: referral.referralId, actor: { actorId: 'fia-ops-1', agency: 'FIA', role: 'OPERATOR' } });
+    await harness.produce([operator]);
+    const [answer] = await waitForAnswers(idOf(operator));
+    expect(answer!.topic).toBe(notifyTopicOf(topics, 'FIA'));
+    expect(ActionRejectedV1.parse(JSON.parse(answer!.value!.toString())).reason).toMatchObject({ code: 'ACTOR_MISMATCH', field: 'data.actor.role' });
+    const dead = await eventually(() => deadLetters.filter((d) => d.headers['ce_id'] === idOf(operator)), (d) => d.length >= 1, 30_000, 'operator action dead-lettered');
+    expect(dead.map((d) => d.headers['dlq-reason'])).toEqual(['ACTOR_MISMATCH']);
+    expect(await acknowledged(referral.referralId)).toHaveLength(0);
   });
 
   it('a justice action is rejected INVALID_TRANSITION before the track runs, and applied to referral-<id>-justice once it does', async () => {

@@ -11,15 +11,17 @@ import type { ApiRole } from '../../config/identities.js';
 import { createLogger } from '../../workers/logger.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { RecordingPublisher } from '../support/recording-publisher.js';
-import { listenOnLoopback, startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
+import { listenOnLoopback, prefixedTopics, startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { repoRoot } from '../support/stack-paths.js';
+import { engineSecurityEnv, intakeTopicOf } from '../support/test-kafka.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const run = uniqueId('cli');
 const taskQueue = `${run}-queue`;
-const topics = { deadLetter: `${run}.dead-letter`, intake: `${run}.intake`, missing: `${run}.no-such-topic` };
+/** Dead letters of NCCIA's intakes go back to NCCIA's own intake topic. */
+const topics = { deadLetter: `${run}.dead-letter`, intake: intakeTopicOf(prefixedTopics(run), 'NCCIA'), missing: `${run}.no-such-topic` };
 
 const people: Array<{ id: string; agency: string; role: ApiRole }> = [
   { id: 'fia-officer', agency: 'FIA', role: 'officer' },
@@ -58,7 +60,8 @@ describe('referrals CLI against the API on the real Temporal dev server, and red
   const dir = mkdtempSync(join(tmpdir(), 'referrals-cli-'));
   const harness = new KafkaHarness(brokers);
   const as = (who: string) => (args: string[]) => cli(args, { REFERRALS_API_URL: apiUrl, REFERRALS_API_KEY: keyOf(who) });
-  const kafkaEnv = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter };
+  // Topics carry the run's prefix, which the ACL table does not name: redrive connects as the admin principal.
+  const kafkaEnv = { KAFKA_BROKERS: brokers, KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter, ...engineSecurityEnv('admin') };
   const redrive = (args: string[], env: Record<string, string> = {}) => cli(['redrive', ...args], { ...kafkaEnv, ...env });
 
   beforeAll(async () => {

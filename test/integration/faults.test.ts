@@ -18,12 +18,12 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { answerTopic } from '../../bridge/actions.js';
+import { senderDirectory } from '../../bridge/senders.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
+import { allNotifyTopics, loadKafkaAccess } from '../../config/kafka-access.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
 import type { OutboundRecord } from '../../messaging/records.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
-import { AgencyCode } from '../../schemas/common.js';
 import type { ReferralDetectedV1 } from '../../schemas/intake.js';
 import { referralStateQuery } from '../../workflows/messages.js';
 import { createLogger } from '../../workers/logger.js';
@@ -32,6 +32,7 @@ import { prefixedTopics, startTestEngine, type TestEngine } from '../support/eng
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { repoRoot } from '../support/stack-paths.js';
 import { readTopics } from '../support/topic-reader.js';
+import { actionsTopicOf, engineSecurityEnv, intakeTopicOf, kafkajsAuth, notifyTopicOf } from '../support/test-kafka.js';
 
 const execFileAsync = promisify(execFile);
 const temporalAddress = inject('temporalAddress');
@@ -39,7 +40,10 @@ const brokers = inject('kafkaBrokers');
 const stackEnv = inject('stackEnv');
 const run = uniqueId('flt');
 const topics = prefixedTopics(run);
-const notifyTopics = [...new Set(AgencyCode.options.map((a) => answerTopic(topics, a)))];
+const access = loadKafkaAccess();
+const notifyTopics = allNotifyTopics(access, topics);
+/** What the bridge consumes: every agency's (and partner organisation's) own topic. */
+const senders = senderDirectory(access, topics);
 const taskQueue = `${run}-queue`;
 const groups = { intake: `${run}-intake`, actions: `${run}-actions` };
 const logger = createLogger({ level: 'error' });
@@ -52,7 +56,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function stack(...args: string[]): Promise<void> {
   await execFileAsync('bash', [`${repoRoot}scripts/stack.sh`, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...stackEnv, KAFKA_TOPICS: 'referrals.intake,referrals.actions' },
+    env: { ...process.env, ...stackEnv },
   });
 }
 
@@ -90,6 +94,8 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
         PAYLOAD_KEYS: `faults:${payloadKey.toString('base64')}`,
         PAYLOAD_KEYS_FILE: '',
         PAYLOAD_ACTIVE_KEY: '',
+        // Topics carry the run's prefix, which the ACL table does not name: every client is the admin principal.
+        ...engineSecurityEnv('admin'),
       },
     });
     closeSync(log);
@@ -103,7 +109,9 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
   };
 
   const action = (type: string, data: { referralId: string } & Record<string, unknown>): OutboundRecord =>
-    encodeCloudEvent(topics.actions, { id: uniqueId('flt-action'), source: 'urn:agency:fia', type, subject: data.referralId, time: new Date().toISOString(), data });
+    encodeCloudEvent(actionsTopicOf(topics, lead.agency), { id: uniqueId('flt-action'), source: 'urn:agency:fia', type, subject: data.referralId, time: new Date().toISOString(), data });
+  /** An intake on its detecting agency's own topic. */
+  const intake = (r: ReferralDetectedV1, source?: string) => intakeRecord(intakeTopicOf(topics, r.sourceAgency), r, source);
   const acknowledge = (referralId: string) => action('referral.action.acknowledge.v1', { referralId, actor: lead });
   const screen = (referralId: string) =>
     action('referral.action.complete-screening.v1', { referralId, actor: lead, outcome: 'CONFIRMED', victimIdentified: false, victimAtRisk: false, consent: 'NOT_REQUIRED' });
@@ -177,21 +185,26 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
     return referrals;
   };
 
-  /** Sum over partitions of what a consumer group has not committed yet. */
-  const uncommitted = async (groupId: string, topic: string) => {
-    const admin = new Kafka({ clientId: `${run}-lag`, brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  /** Sum over the topics' partitions of what a consumer group has not committed yet. */
+  const uncommitted = async (groupId: string, topicList: string[]) => {
+    const admin = new Kafka({ clientId: `${run}-lag`, brokers: [brokers], logLevel: logLevel.NOTHING, ...kafkajsAuth() }).admin();
     await admin.connect();
     try {
-      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-      const done = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-      return ends.reduce((sum, end) => sum + Number(end.high) - Math.max(done.get(end.partition) ?? -1, Number(end.low)), 0);
+      const committed = await admin.fetchOffsets({ groupId, topics: topicList });
+      let sum = 0;
+      for (const topic of topicList) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const done = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+        sum += ends.reduce((s, end) => s + Number(end.high) - Math.max(done.get(end.partition) ?? -1, Number(end.low)), 0);
+      }
+      return sum;
     } finally {
       await admin.disconnect();
     }
   };
 
   beforeAll(async () => {
-    await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
+    await harness.createEngineTopics(topics);
     // As workers/engine.ts does: the publisher connected before the worker runs.
     engine = await startTestEngine({ temporalAddress, taskQueue, topics, keyRing, kafka: { brokers, run, connectPublisherFirst: true }, logger });
     client = engine.client;
@@ -207,7 +220,7 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
 
   it('the same intake message twice, and the same referral under another event id, start one referral; the same action twice has one effect', async () => {
     const referral = detected();
-    const record = intakeRecord(topics.intake, referral, 'urn:agency:fia');
+    const record = intake(referral, 'urn:agency:fia');
     const resubmitted = { ...record, headers: { ...record.headers, ce_id: `${idOf(record)}-resubmitted` } };
     await harness.produce([record, record, resubmitted]);
     const routedTo = () => notifications.filter((n) => n.key === referral.referralId && n.headers['ce_type'] === 'referral.routed.v1');
@@ -219,7 +232,7 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
     await eventually(() => answers().get(idOf(ack)) ?? [], (a) => a.length >= 2, 60_000, 'both copies of the action answered');
 
     // Both intake copies consumed: the group has committed everything.
-    await eventually(() => uncommitted(groups.intake, topics.intake), (n) => n === 0, 30_000, 'intake consumed');
+    await eventually(() => uncommitted(groups.intake, senders.intakeTopics), (n) => n === 0, 30_000, 'intake consumed');
     await sleep(1_000);
     await expectStartedOnce([referral]);
     expect(routedTo().map((n) => n.topic.slice(topics.notifyPrefix.length)).sort()).toEqual(['fia', 'moi', 'swd']);
@@ -240,7 +253,7 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
     await harness.produce(actions);
     await eventually(() => answeredCount(actions), (n) => n >= 2, 60_000, 'first actions answered');
     // Probed while they are still being produced: the kill comes early in the batch.
-    const producing = harness.produce(intakes.map((r) => intakeRecord(topics.intake, r)));
+    const producing = harness.produce(intakes.map((r) => intake(r)));
     const until = Date.now() + 60_000;
     // The first ones produced are consumed first: a few describes are a cheap enough probe.
     while (Date.now() < until && (await started(intakes.slice(0, 6))) < 1) await sleep(2);
@@ -258,7 +271,7 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
     bridge = startBridge();
     await eventually(() => started(intakes), (n) => n === intakes.length, 90_000, 'every referral started after the restart');
     await eventually(() => answeredCount(actions), (n) => n === actions.length, 90_000, 'every action answered after the restart');
-    await eventually(() => uncommitted(groups.actions, topics.actions), (n) => n === 0, 30_000, 'actions committed');
+    await eventually(() => uncommitted(groups.actions, senders.actionsTopics), (n) => n === 0, 30_000, 'actions committed');
 
     await expectStartedOnce(intakes);
     expectAcceptedOnce(actions);
@@ -278,13 +291,13 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
     await stack('stop', 'temporal');
     const stoppedAt = Date.now();
     try {
-      await harness.produce(early.map((r) => intakeRecord(topics.intake, r)));
+      await harness.produce(early.map((r) => intake(r)));
       await sleep(8_000);
-      await harness.produce([...late.map((r) => intakeRecord(topics.intake, r)), ...acks]);
+      await harness.produce([...late.map((r) => intake(r)), ...acks]);
       await sleep(Math.max(0, stoppedAt + 18_000 - Date.now()));
       // Nothing was accepted, so nothing was committed: all of it waits on the broker.
-      expect(await uncommitted(groups.intake, topics.intake)).toBe(early.length + late.length);
-      expect(await uncommitted(groups.actions, topics.actions)).toBe(acks.length);
+      expect(await uncommitted(groups.intake, senders.intakeTopics)).toBe(early.length + late.length);
+      expect(await uncommitted(groups.actions, senders.actionsTopics)).toBe(acks.length);
       await sleep(Math.max(0, stoppedAt + 20_000 - Date.now()));
     } finally {
       // Whatever happened, Temporal comes back: the test files after this one need it.
@@ -294,7 +307,7 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
     const intakes = [...early, ...late];
     await eventually(() => started(intakes).catch(() => 0), (n) => n === intakes.length, 90_000, 'every referral started after Temporal is back');
     await eventually(() => answeredCount(acks), (n) => n === acks.length, 90_000, 'every action answered after Temporal is back');
-    await eventually(() => uncommitted(groups.intake, topics.intake), (n) => n === 0, 30_000, 'intake committed');
+    await eventually(() => uncommitted(groups.intake, senders.intakeTopics), (n) => n === 0, 30_000, 'intake committed');
     await expectStartedOnce(intakes);
     expectAcceptedOnce(acks);
     for (const r of opened) expect(await timelineCount(r.referralId, 'ACKNOWLEDGED'), r.referralId).toBe(1);
@@ -340,7 +353,7 @@ describe('delivery guarantees under faults (real Temporal server and Kafka broke
       }),
     );
     const keys = new Set(referrals.map((r) => r.referralId));
-    const read = () => readTopics(brokers, [`${topics.notifyPrefix}fia`, `${topics.notifyPrefix}swd`, `${topics.notifyPrefix}moi`, topics.events]).then((all) => all.filter((r) => r.key !== null && keys.has(r.key)));
+    const read = () => readTopics(brokers, [notifyTopicOf(topics, 'FIA'), notifyTopicOf(topics, 'SWD'), notifyTopicOf(topics, 'MOI'), topics.events]).then((all) => all.filter((r) => r.key !== null && keys.has(r.key)));
     let records: ReadRecord[] = [];
     try {
       records = await eventually(read, (rs) => new Set(rs.map((r) => r.headers['ce_id'])).size >= expected.size, 90_000, 'every notification on the broker');

@@ -8,7 +8,9 @@ import { writeWorkflowBundle } from '../../scripts/bundle-workflows.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { eventually, KafkaHarness } from '../support/kafka-harness.js';
-import { engineTopicEnv, startEngineProcess, type EngineProcess } from '../support/engine-process.js';
+import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
+import { prefixedTopics } from '../support/engine-harness.js';
+import { intakeTopicOf } from '../support/test-kafka.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
@@ -19,16 +21,17 @@ const keys = { fia: `fia-${randomBytes(8).toString('hex')}`, swd: `swd-${randomB
 /**
  * A full run of the engine process (worker, bridges, API) with its real logs at debug level: no
  * person's data from a referral may appear anywhere in them, whatever path the data took
- * (intake, a poison message, the API reading persons, actions, failures).
+ * (intake, a poison message, an intake refused for naming another agency than its topic's, the
+ * API reading persons, actions, failures).
  */
 describe('no personal data in the logs of a full engine run', () => {
   const harness = new KafkaHarness(brokers);
   let engine: EngineProcess;
-  const topics = engineTopicEnv(run);
+  /** The engine process's topic names (engineTopicEnv). */
+  const topics = prefixedTopics(run);
 
   beforeAll(async () => {
-    const notify = ['fia', 'swd', 'moi', 'nccia', 'pta', 'pkcert', 'beoe', 'mophrd', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'].map((a) => `${run}.notify.${a}`);
-    await harness.createTopics([topics.KAFKA_TOPIC_INTAKE, topics.KAFKA_TOPIC_ACTIONS, topics.KAFKA_TOPIC_DEAD_LETTER, topics.KAFKA_TOPIC_EVENTS, ...notify]);
+    await harness.createEngineTopics(topics);
     const dir = mkdtempSync(join(tmpdir(), 'logscan-'));
     const identities = join(dir, 'identities.json');
     writeFileSync(
@@ -71,7 +74,10 @@ describe('no personal data in the logs of a full engine run', () => {
       ],
     });
     const poison = { ...referral, referralId: `${referral.referralId}-bad`, facts: { ...referral.facts, location: { province: 'NOWHERE', district: 'x' } } };
-    await harness.produce([intakeRecord(topics.KAFKA_TOPIC_INTAKE, poison as never), intakeRecord(topics.KAFKA_TOPIC_INTAKE, referral)]);
+    // The same persons sent by NCCIA in FIA's name: refused, dead-lettered and answered.
+    const forged = { ...referral, referralId: `${referral.referralId}-forged` };
+    const fiaIntake = intakeTopicOf(topics, 'FIA');
+    await harness.produce([intakeRecord(fiaIntake, poison as never), intakeRecord(intakeTopicOf(topics, 'NCCIA'), forged), intakeRecord(fiaIntake, referral)]);
 
     const get = (key: string) => fetch(`${api}/referrals/${referral.referralId}`, { headers: { authorization: `Bearer ${key}` } });
     const detail = await eventually(
@@ -97,6 +103,7 @@ describe('no personal data in the logs of a full engine run', () => {
     const logs = engine.output();
     expect(logs).toContain('referral started');
     expect(logs).toContain('message dead-lettered');
+    expect(logs).toContain('intake refused');
     const secrets = referral.persons.flatMap((p) => Object.values(p).flat()).filter((v): v is string => typeof v === 'string' && v.length > 4 && !['VICTIM', 'SUSPECT'].includes(v));
     expect(secrets.length).toBeGreaterThan(6);
     for (const value of [...secrets, keys.fia, keys.swd]) expect(logs, `log contains "${value}"`).not.toContain(value);

@@ -7,6 +7,8 @@ import { intakeRecord } from '../../scripts/intake-event.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { engineTopicEnv, startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 import { eventually, KafkaHarness } from '../support/kafka-harness.js';
+import { prefixedTopics } from '../support/engine-harness.js';
+import { intakeTopicOf } from '../support/test-kafka.js';
 import { repoRoot } from '../support/stack-paths.js';
 
 const temporalAddress = inject('temporalAddress');
@@ -19,11 +21,14 @@ const workerMetricsPort = apiPort + 1;
 describe('metrics from the API and the worker', () => {
   const harness = new KafkaHarness(brokers);
   let engine: EngineProcess;
-  const topics = engineTopicEnv(run);
+  const topics = prefixedTopics(run);
+  /** FIA sends on its own intake topic. */
+  const fiaIntake = intakeTopicOf(topics, 'FIA');
 
   beforeAll(async () => {
-    const notify = ['fia', 'swd', 'moi', 'ahtc-d', 'ahtc-p', 'ahtc-n', 'partners'].map((a) => `${run}.notify.${a}`);
-    await harness.createTopics([topics.KAFKA_TOPIC_INTAKE, topics.KAFKA_TOPIC_ACTIONS, topics.KAFKA_TOPIC_DEAD_LETTER, topics.KAFKA_TOPIC_EVENTS, ...notify]);
+    // The engine process's topic names (engineTopicEnv) are these.
+    expect(engineTopicEnv(run).KAFKA_TOPIC_INTAKE).toBe(topics.intake);
+    await harness.createEngineTopics(topics);
     const dir = mkdtempSync(join(tmpdir(), 'metrics-'));
     const identities = join(dir, 'identities.json');
     writeFileSync(identities, JSON.stringify({ identities: [{ id: 'op', agency: 'MOI', role: 'operator', keySha256: sha256Hex('op-key') }] }));
@@ -55,8 +60,8 @@ describe('metrics from the API and the worker', () => {
   it('counts referrals by stage, SLA notifications by agency, dead letters and consumer lag; the worker serves SDK metrics', async () => {
     const referral = detected();
     await harness.produce([
-      { topic: topics.KAFKA_TOPIC_INTAKE, key: 'x', value: 'not json', headers: { ce_specversion: '1.0', ce_type: 'referral.detected.v1' } },
-      intakeRecord(topics.KAFKA_TOPIC_INTAKE, referral),
+      { topic: fiaIntake, key: 'x', value: 'not json', headers: { ce_specversion: '1.0', ce_type: 'referral.detected.v1' } },
+      intakeRecord(fiaIntake, referral),
     ]);
     const scrape = async () => (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
     const metric = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 'NaN');
@@ -67,8 +72,8 @@ describe('metrics from the API and the worker', () => {
       'an acknowledgement breach counted',
     );
     expect(metric(text, /referral_engine_referrals\{stage="SCREENING"\} (\d+)/)).toBeGreaterThanOrEqual(1);
-    expect(metric(text, new RegExp(`referral_engine_dead_letters_total\\{source_topic="${run}\\.intake",reason="INVALID_CLOUDEVENT"\\} (\\d+)`))).toBe(1);
-    expect(text).toMatch(new RegExp(`referral_engine_consumer_lag\\{group="${run}-intake",topic="${run}\\.intake",partition="\\d"\\} 0`));
+    expect(metric(text, new RegExp(`referral_engine_dead_letters_total\\{source_topic="${run}\\.intake\\.fia",reason="INVALID_CLOUDEVENT"\\} (\\d+)`))).toBe(1);
+    expect(text).toMatch(new RegExp(`referral_engine_consumer_lag\\{group="${run}-intake",topic="${run}\\.intake\\.fia",partition="\\d"\\} 0`));
     const worker = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
     expect(worker).toMatch(/temporal_(workflow|activity)_/);
   });

@@ -4,19 +4,19 @@
  * action, a re-classification) and an SLA breach escalated up the ladder, and invalid intake
  * messages full of personal data are dead-lettered; then EVERY topic on the broker is read from
  * the beginning, and no value of any person's field may appear in any record's key, value or
- * headers, except on the intake topic the detecting agency wrote them to. The dead-letter topic
+ * headers, except on the intake topics the detecting agencies wrote them to. The dead-letter topic
  * is not exempt: its values are sealed with the payload key, its headers quote no value.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { answerTopic } from '../../bridge/actions.js';
+import { senderDirectory } from '../../bridge/senders.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
+import { allNotifyTopics, loadKafkaAccess } from '../../config/kafka-access.js';
 import { unseal } from '../../codec/seal.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
-import { AgencyCode } from '../../schemas/common.js';
 import type { Person, ReferralDetectedV1 } from '../../schemas/intake.js';
 import type { Policy } from '../../schemas/policy.js';
 import { justiceStateQuery, justiceWorkflowId, protectionStateQuery, protectionWorkflowId, referralStateQuery } from '../../workflows/messages.js';
@@ -24,12 +24,18 @@ import { detected, shippedPolicy, uniqueId } from '../support/fixtures.js';
 import { prefixedTopics, startTestEngine, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { readTopics } from '../support/topic-reader.js';
+import { actionsTopicOf, engineTopicList, intakeTopicOf, kafkajsAuth, notifyTopicOf } from '../support/test-kafka.js';
 
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const run = uniqueId('ntk');
 const topics = prefixedTopics(run);
-const notifyTopics = [...new Set(AgencyCode.options.map((a) => answerTopic(topics, a)))];
+const access = loadKafkaAccess();
+const notifyTopics = allNotifyTopics(access, topics);
+const senders = senderDirectory(access, topics);
+/** Per-sender topics: every agency writes its intakes and actions to its own. */
+const intakeTopics = new Set(senders.intakeTopics);
+const actionsTopics = new Set(senders.actionsTopics);
 const taskQueue = `${run}-queue`;
 const keyRing = new KeyRing('ntk', { ntk: randomBytes(32) });
 
@@ -103,16 +109,17 @@ describe('need to know: no personal data on any topic', () => {
   let notifications: ReadRecord[];
 
   const answersTo = (actionId: string) => notifications.filter((n) => n.headers['ce_id'] === `${actionId}/answer`);
-  /** Sends an action as an agency would and waits for its answer; returns the answer's type. */
-  const act = async (type: string, data: { referralId: string } & Record<string, unknown>): Promise<string> => {
+  /** Sends an action as an agency (or partner organisation) would, on its own topic, and waits for its answer; returns the answer's type. */
+  const act = async (type: string, data: { referralId: string; actor: { actorId: string; agency: string; role: string; organisation?: string } } & Record<string, unknown>): Promise<string> => {
     const id = uniqueId('ntk-action');
-    await harness.produce([encodeCloudEvent(topics.actions, { id, source: 'urn:agency:test', type, subject: data.referralId, time: new Date().toISOString(), data })]);
+    const topic = actionsTopicOf(topics, data.actor.agency === 'PARTNER' ? data.actor.organisation! : data.actor.agency);
+    await harness.produce([encodeCloudEvent(topic, { id, source: 'urn:agency:test', type, subject: data.referralId, time: new Date().toISOString(), data })]);
     const [answer] = await eventually(() => answersTo(id), (a) => a.length > 0, 60_000, `answer to ${type}`);
     return answer!.headers['ce_type']!;
   };
 
   beforeAll(async () => {
-    await harness.createTopics([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]);
+    await harness.createEngineTopics(topics);
     engine = await startTestEngine({
       temporalAddress,
       taskQueue,
@@ -149,10 +156,10 @@ describe('need to know: no personal data on any topic', () => {
     const c: ReferralDetectedV1 = detected({ persons: [witnessC], facts: { caseType: 'UNKNOWN', location: { province: 'KHYBER_PAKHTUNKHWA', district: 'Peshawar' } } });
     // D: invalid (a name where the role goes, a province that does not exist); E: not JSON at all. Both are dead-lettered.
     const d: ReferralDetectedV1 = detected({ persons: [victimD], facts: { location: { province: 'ATLANTIS' as never, district: 'Sialkot' } } });
-    const e = { topic: topics.intake, key: uniqueId('REF'), value: bareName, headers: { ce_specversion: '1.0', ce_id: uniqueId('ntk-bare'), ce_source: 'urn:agency:fia', ce_type: 'referral.detected.v1', 'content-type': 'application/json' } };
-    const invalid = [intakeRecord(topics.intake, d, 'urn:agency:fia'), e];
+    const e = { topic: intakeTopicOf(topics, 'FIA'), key: uniqueId('REF'), value: bareName, headers: { ce_specversion: '1.0', ce_id: uniqueId('ntk-bare'), ce_source: 'urn:agency:fia', ce_type: 'referral.detected.v1', 'content-type': 'application/json' } };
+    const invalid = [intakeRecord(intakeTopicOf(topics, d.sourceAgency), d, 'urn:agency:fia'), e];
     const deadLetters = await harness.collect([topics.deadLetter]);
-    await harness.produce([...[a, b, c].map((r) => intakeRecord(topics.intake, r, `urn:agency:${r.sourceAgency.toLowerCase()}`)), ...invalid]);
+    await harness.produce([...[a, b, c].map((r) => intakeRecord(intakeTopicOf(topics, r.sourceAgency), r, `urn:agency:${r.sourceAgency.toLowerCase()}`)), ...invalid]);
 
     const referralState = (id: string) => client.workflow.getHandle(`referral-${id}`).query(referralStateQuery);
     await eventually(() => referralState(a.referralId).catch(() => undefined), (s) => s?.stage === 'SCREENING', 60_000, 'A waiting for acknowledgement');
@@ -249,22 +256,22 @@ describe('need to know: no personal data on any topic', () => {
     }
 
     // Read every topic on the broker, internal ones included, from the beginning.
-    const kafka = new Kafka({ clientId: `${run}-scan`, brokers: [brokers], logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ clientId: `${run}-scan`, brokers: [brokers], logLevel: logLevel.NOTHING, ...kafkajsAuth() });
     const admin = kafka.admin();
     await admin.connect();
     const allTopics = await admin.listTopics();
     await admin.disconnect();
-    expect(allTopics).toEqual(expect.arrayContaining([topics.intake, topics.actions, topics.deadLetter, topics.events, ...notifyTopics]));
+    expect(allTopics).toEqual(expect.arrayContaining(engineTopicList(topics)));
     const records = await readTopics(brokers, allTopics, 90_000);
 
     const text = (r: ReadRecord) => [r.key ?? '', r.value?.toString('utf8') ?? '', ...Object.entries(r.headers).flat()].join('\n').toLowerCase();
     // The scan sees personal data where it is by design: what the detecting agency sent.
-    const sent = records.filter((r) => r.topic === topics.intake).map(text).join('\n');
+    const sent = records.filter((r) => intakeTopics.has(r.topic)).map(text).join('\n');
     for (const value of personalValues) expect(sent, 'intake topic holds the sent persons').toContain(value.toLowerCase());
 
     const leaks: string[] = [];
     for (const r of records) {
-      if (r.topic === topics.intake) continue;
+      if (intakeTopics.has(r.topic)) continue;
       const haystack = text(r);
       for (const value of [...personalValues, token]) {
         if (haystack.includes(value.toLowerCase())) leaks.push(`${r.topic}/${r.partition}@${r.offset} (${r.headers['ce_type'] ?? 'no ce_type'}) holds "${value}"`);
@@ -274,15 +281,17 @@ describe('need to know: no personal data on any topic', () => {
 
     // And the scan covered what the engine wrote about these referrals: every kind of notification, the operators' stream, the actions.
     const ours = new Set([a.referralId, b.referralId, c.referralId]);
-    const outbound = records.filter((r) => r.key !== null && ours.has(r.key) && r.topic !== topics.intake && r.topic !== topics.actions);
+    const outbound = records.filter((r) => r.key !== null && ours.has(r.key) && !intakeTopics.has(r.topic) && !actionsTopics.has(r.topic));
     expect(new Set(outbound.map((r) => r.headers['ce_type']))).toEqual(
       new Set(['referral.routed.v1', 'referral.unrouted.v1', 'referral.sla.v1', 'referral.stage.v1', 'referral.action.accepted.v1', 'referral.action.rejected.v1']),
     );
     expect(outbound.some((r) => r.topic === topics.events)).toBe(true);
-    expect(outbound.some((r) => r.topic === `${topics.notifyPrefix}partners`)).toBe(true);
-    expect(records.filter((r) => r.topic === topics.actions)).toHaveLength(10);
+    // The partner organisations of the plan heard on their own topics.
+    expect(outbound.some((r) => r.topic === notifyTopicOf(topics, 'IOM'))).toBe(true);
+    expect(outbound.some((r) => r.topic === notifyTopicOf(topics, 'SSDO'))).toBe(true);
+    expect(records.filter((r) => actionsTopics.has(r.topic))).toHaveLength(10);
     // The dead letters were scanned like every other record.
     expect(records.filter((r) => r.topic === topics.deadLetter).map((r) => r.key).sort()).toEqual([d.referralId, e.key].sort());
-    expect(allTopics.length).toBeGreaterThanOrEqual(4 + notifyTopics.length);
+    expect(allTopics.length).toBeGreaterThanOrEqual(engineTopicList(topics).length);
   });
 });

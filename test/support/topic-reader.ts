@@ -1,14 +1,15 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import type { ReadRecord } from './kafka-harness.js';
+import { kafkajsAuth } from './test-kafka.js';
 
 /**
  * Reads topics from the beginning up to their end offsets at the time of the call, with a fresh
  * consumer group, and returns every record (duplicates by offset cannot occur within one read).
  * For exact counts: unlike a long-running collector, it cannot miss what a broker restart
- * interrupted.
+ * interrupted. `auth`: kafkajs `ssl`/`sasl` options (the test stack's admin principal by default).
  */
-export async function readTopics(brokers: string, topics: string[], timeoutMs = 60_000): Promise<ReadRecord[]> {
-  const kafka = new Kafka({ clientId: 'test-topic-reader', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+export async function readTopics(brokers: string, topics: string[], timeoutMs = 60_000, auth: Pick<KafkaConfig, 'ssl' | 'sasl'> = kafkajsAuth()): Promise<ReadRecord[]> {
+  const kafka = new Kafka({ clientId: 'test-topic-reader', brokers: brokers.split(','), logLevel: logLevel.NOTHING, ...auth });
   const admin = kafka.admin();
   await admin.connect();
   /** Per topic and partition: the offset of the last record to read (high watermark - 1), when there is one. */
