@@ -40,6 +40,8 @@ KAFKA_MTLS_PORT="${KAFKA_MTLS_PORT:-}"
 if [[ -z "$KAFKA_MTLS_PORT" && "$KAFKA_PORT" =~ ^[0-9]{1,5}$ ]]; then KAFKA_MTLS_PORT="$((10#$KAFKA_PORT + 2))"; fi
 # Development only, off unless set: a PLAINTEXT listener on which every client is a super user.
 KAFKA_DEV_PLAINTEXT_PORT="${KAFKA_DEV_PLAINTEXT_PORT:-}"
+# Unset: 'up' does not create them, and 'acls' compares with what the running stack was given.
+KAFKA_SHARED_TOPICS_GIVEN="${KAFKA_SHARED_TOPICS+yes}"
 KAFKA_SHARED_TOPICS="${KAFKA_SHARED_TOPICS:-0}"
 # Topics created besides those of the access table (config/kafka-access.json).
 KAFKA_TOPICS="${KAFKA_TOPICS:-}"
@@ -129,7 +131,8 @@ environment (defaults in brackets):
   KAFKA_SHARED_TOPICS    1: also create the shared topics            [0]
                          referrals.intake and referrals.actions; every
                          agency may write both, every partner the actions
-                         topic (only where every integration is trusted)
+                         topic (only where every integration is trusted);
+                         'acls' uses the running stack's setting unless set
   KAFKA_TOPICS           comma-separated topics 'up' creates besides [none]
                          those of the access table (no ACL rows: only
                          super users may use them)
@@ -656,6 +659,7 @@ ensure_kafka_tls() {
     (umask 077 && cat "$TLS_DIR/broker.key" "$TLS_DIR/broker.pem" "$TLS_DIR/ca.pem" >"$TLS_DIR/broker-keystore.pem")
     rm -f "$TLS_DIR/broker.key"
     made+=("broker certificate")
+    BROKER_CERT_MADE=1
   fi
   for p in $(principal_names); do
     [[ ! -f "$TLS_DIR/clients/$p.pem" || ! -f "$TLS_DIR/clients/$p.key" ]] || continue
@@ -995,13 +999,18 @@ provision_kafka() {
     die "kafka: provisioning topics and ACLs failed: $(printf '%s\n' "$out" | tail -n 1)"
   fi
   while IFS= read -r line; do say "kafka: $line"; done <<<"$out"
+  printf '%s\n' "$KAFKA_SHARED_TOPICS" >"$STACK_DIR/kafka/shared-topics"
 }
 
 # Everything Kafka needs before it starts, run on every 'up' / 'start kafka' (each part is idempotent).
+BROKER_CERT_MADE=0
 prepare_kafka() {
   need_node_modules
   ensure_kafka_credentials
   ensure_kafka_tls
+  if ((BROKER_CERT_MADE)) && [[ -n "$(running_pid kafka)" ]]; then
+    die "kafka: the broker is running with a certificate that was removed (a new one is in $TLS_DIR): run 'bash scripts/stack.sh stop kafka', then 'up' again"
+  fi
 }
 
 write_endpoints_env() {
@@ -1157,6 +1166,10 @@ cmd_acls() {
   validate_ports
   need_node_modules
   local supers="$KAFKA_BROKER_USER,$KAFKA_CONTROLLER_USER" ports port rc=0
+  if [[ -z "$KAFKA_SHARED_TOPICS_GIVEN" && -f "$STACK_DIR/kafka/shared-topics" ]]; then
+    KAFKA_SHARED_TOPICS="$(tr -dc '01' <"$STACK_DIR/kafka/shared-topics")"
+    KAFKA_SHARED_TOPICS="${KAFKA_SHARED_TOPICS:-0}"
+  fi
   if grep -q 'User:ANONYMOUS' "$STACK_DIR/kafka/server.properties" 2>/dev/null; then supers+=",ANONYMOUS (dev plaintext listener)"; fi
   ports="$(cat "$PID_DIR/kafka.ports" 2>/dev/null || true)"
   port="${ports%% *}"
