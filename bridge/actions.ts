@@ -95,9 +95,9 @@ export function createActionsHandler(deps: ActionsDeps) {
     const decoded = decodeCloudEvent(record);
     const parsed = decoded.ok ? ActionEvent.safeParse(decoded.event) : undefined;
 
-    /** Where the refusal of this record is answered: its sender's own topic (a trusted shared topic: the agency it names). */
+    /** Where the refusal of this record is answered: its sender's own topic (a trusted shared topic: the agency it names; a topic nobody owns: nowhere). */
     const refusalTopic = (raw: RawAction): string | undefined =>
-      sender && sender.kind !== 'trusted' ? deps.senders.notifyTopicOfSender(sender) : raw.agency ? deps.senders.notifyTopicOf(raw.organisation ?? raw.agency) : undefined;
+      !sender ? undefined : sender.kind !== 'trusted' ? deps.senders.notifyTopicOfSender(sender) : raw.agency ? deps.senders.notifyTopicOf(raw.organisation ?? raw.agency) : undefined;
 
     const refuse = async (reason: DeadLetterReason, errors: string[], raw: RawAction, rejection: ActionRejectionReason): Promise<ActionHandled> => {
       await deps.deadLetters.send(record, reason, errors, ctx);
@@ -182,10 +182,12 @@ export function createActionsHandler(deps: ActionsDeps) {
  * could never be told to anyone (there is no topic for it).
  */
 function unknownPartnerOf(data: Record<string, unknown>, partners: readonly string[]): string | undefined {
+  const known = `not a partner organisation of this deployment (known: ${partners.join(', ')})`;
+  if (typeof data['partner'] === 'string' && !partners.includes(data['partner'])) return `data.partner: ${known}`;
   const tasks = Array.isArray(data['tasks']) ? (data['tasks'] as Array<{ partner?: unknown }>) : [];
   const at = tasks.findIndex((t) => typeof t.partner === 'string' && !partners.includes(t.partner));
   if (at < 0) return undefined;
-  return `data.tasks.${at}.partner: not a partner organisation of this deployment (known: ${partners.join(', ')})`;
+  return `data.tasks.${at}.partner: ${known}`;
 }
 
 interface Target {

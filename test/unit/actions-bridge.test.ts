@@ -339,10 +339,10 @@ describe('who acts: the topic\'s sender', () => {
 
   it('refuses VALIDATION a reintegration plan giving a task to an organisation the broker does not know', async () => {
     const swd = { ...officer, actorId: 'swd-officer-4', agency: 'SWD' };
-    const plan = (partner: string) =>
+    const plan = (partner: string, lead = 'IOM') =>
       record(
         'referral.action.reintegration-plan.v1',
-        { referralId: 'REF-000123', actor: swd, partner: 'IOM', tasks: [{ taskId: 'T1', kind: 'SHELTER', partner: 'IOM' }, { taskId: 'T2', kind: 'LEGAL_AID', partner }] },
+        { referralId: 'REF-000123', actor: swd, partner: lead, tasks: [{ taskId: 'T1', kind: 'SHELTER', partner: 'IOM' }, { taskId: 'T2', kind: 'LEGAL_AID', partner }] },
         { topic: actionsTopicOf(topics, 'SWD') },
       );
     const known = setup();
@@ -357,6 +357,12 @@ describe('who acts: the topic\'s sender', () => {
     const all = answers(unknown.publisher);
     expect(all.map((a) => a.topic)).toEqual([notifyTopicOf(topics, 'SWD')]);
     expect(all[0]!.data.reason).toMatchObject({ code: 'VALIDATION', field: 'data.tasks.1.partner' });
+
+    // The plan's own partner is told too: it must have a topic as well.
+    const unknownLead = setup();
+    expect(await unknownLead.handle(plan('SSDO', 'ACME-RELIEF'), ctx)).toBe('dead-lettered');
+    expect(unknownLead.calls).toHaveLength(0);
+    expect(answers(unknownLead.publisher)[0]!.data.reason).toMatchObject({ code: 'VALIDATION', field: 'data.partner' });
   });
 
   it('refuses a valid action from a topic that is not a sender\'s (ACTOR_MISMATCH, nothing applied)', async () => {
