@@ -17,7 +17,7 @@ const workflowRestrictions = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.stack/**', 'bench/results/**', 'dist/**', 'scripts/kafka-admin.mjs'] },
+  { ignores: ['node_modules/**', '.stack/**', 'bench/results/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
