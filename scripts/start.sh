@@ -37,6 +37,18 @@ if [[ -n "${STACK_HOME:-}" && -z "${PAYLOAD_KEYS:-}" && -z "${PAYLOAD_KEYS_FILE:
   export PAYLOAD_KEYS_FILE
 fi
 
+# The broker's CA and the development passwords are where this stack wrote them (the engine's
+# defaults are <repo>/.stack): take them from its endpoints file unless set.
+endpoints="${STACK_DIR:-${STACK_HOME:-.stack}}/endpoints.env"
+if [[ -f "$endpoints" ]]; then
+  for var in KAFKA_SSL_CA_FILE KAFKA_CREDENTIALS_FILE; do
+    if [[ -z "${!var:-}" ]]; then
+      value="$(sed -n "s/^$var=//p" "$endpoints" | head -n 1)"
+      if [[ -n "$value" ]]; then export "$var=$value"; fi
+    fi
+  done
+fi
+
 # Development API identities (hashed) and their keys for curl, the CLI and the console.
 if [[ -z "${API_IDENTITIES_FILE:-}" ]]; then
   home="${STACK_HOME:-.stack}"
@@ -45,6 +57,9 @@ if [[ -z "${API_IDENTITIES_FILE:-}" ]]; then
   export API_IDENTITIES_FILE
 fi
 echo "start: console http://${API_HOST:-127.0.0.1}:${API_PORT:-8080}/console · partner page /partner · API docs /docs · Temporal UI http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
+# The broker's development passwords (one per agency, partner and engine principal) and its CA.
+echo "start: API keys in ${STACK_HOME:-.stack}/api-keys.json · Kafka passwords in ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-credentials.json (CA ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-tls/ca.pem) · Ctrl-C stops everything"
+
 
 engine_pid=""
 stop() {
