@@ -301,12 +301,10 @@ describe.concurrent('the CLI as a child process', { timeout: 30_000 }, () => {
 
   it('redrive exits 3 when the broker cannot be reached, and 2 for a bad KAFKA_BROKERS', async ({ expect }) => {
     const port = await closedPort();
-    const started = Date.now();
     const [down, bad] = await Promise.all([cli(['redrive', '--dry-run'], { KAFKA_BROKERS: `127.0.0.1:${port}` }), cli(['redrive'], { KAFKA_BROKERS: 'not-a-broker' })]);
     expect(down.code).toBe(3);
     expect(down.stderr).toContain(`cannot reach Kafka at 127.0.0.1:${port} (ECONNREFUSED)`);
     expect(down.stderr).toContain('(KAFKA_BROKERS)');
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/KAFKA_BROKERS/);
   });
