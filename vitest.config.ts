@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four projects, cheapest first. Tests that need a server start it themselves in globalSetup,
+ * Five projects, cheapest first. Tests that need a server start it themselves in globalSetup,
  * on loopback, on ports apart from a developer's running stack, and stop it afterwards.
  */
 export default defineConfig({
@@ -36,6 +36,20 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One real stack is shared: files run one after another so counts stay exact.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // The cluster profile (scripts/cluster.sh) under faults: test/setup/cluster.ts starts it
+          // on ports of its own (base 47000) when its Go builds are cached, else the tests skip.
+          // `npm test` runs this project after the others (see package.json), so the two stacks never share the 2 cores.
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/setup/cluster.ts'],
+          setupFiles: ['test/setup/quiet-temporal.ts'],
+          testTimeout: 420_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

