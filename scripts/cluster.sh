@@ -553,7 +553,10 @@ all_mtls_brokers() { local n out=(); for n in "${KAFKA_NODES[@]}"; do out+=("127
 quorum_voters() { local n out=(); for n in "${KAFKA_NODES[@]}"; do out+=("$n@127.0.0.1:$(kafka_controller_port "$n")"); done; (IFS=,; echo "${out[*]}"); }
 
 # The storage of node 1 says the cluster id (stack.sh's SCRAM bookkeeping reads it).
-cluster_id() { sed -n 's/^cluster\.id=//p' "$KAFKA_CLUSTER_DIR/node1/data/meta.properties" 2>/dev/null | head -n 1; }
+cluster_id() {
+  [[ -f "$KAFKA_CLUSTER_DIR/node1/data/meta.properties" ]] || return 0
+  sed -n 's/^cluster\.id=//p' "$KAFKA_CLUSTER_DIR/node1/data/meta.properties" | head -n 1
+}
 
 write_node_config() { # write_node_config N
   local n="$1" dir="$KAFKA_CLUSTER_DIR/node$1" broker_pw controller_pw admin
@@ -691,7 +694,10 @@ provision_cluster() {
     "--topics=$KAFKA_TOPICS" --shared "$KAFKA_SHARED_TOPICS" --partitions 3 --replication-factor 3 --timeout-ms 60000 2>&1)"; then
     die "kafka: provisioning topics and ACLs failed: $(printf '%s\n' "$out" | tail -n 1)"
   fi
-  while IFS= read -r line; do say "kafka: $line (replication factor 3, min.insync.replicas=2)"; done <<<"$out"
+  while IFS= read -r line; do
+    if [[ "$line" == topics:* ]]; then line+=" (3 partitions, replication factor 3, min.insync.replicas=2)"; fi
+    say "kafka: $line"
+  done <<<"$out"
 }
 
 # ---- engines ---------------------------------------------------------------------------------
@@ -828,7 +834,12 @@ c_down() {
   if [[ ! -d "$PID_DIR" ]]; then say "nothing started from $STACK_DIR"; return; fi
   cluster_lock
   local n
-  for n in api "${ENGINES[@]}" ui temporal kafka-3 kafka-2 kafka-1 postgres; do stop_named "$n"; done
+  for n in api "${ENGINES[@]}" ui temporal; do stop_named "$n"; done
+  # All three Kafka nodes at once: the last node of a quorum cannot shut down cleanly alone.
+  local pids=()
+  for n in "${KAFKA_NODES[@]}"; do stop_named "kafka-$n" & pids+=("$!"); done
+  for n in "${pids[@]}"; do wait "$n" || true; done
+  stop_named postgres
 }
 
 c_status() {
