@@ -33,7 +33,10 @@ B="$CLUSTER_PORT_BASE"
 PG_PORT=$((B + 432))
 T_FRONTEND_PORT=$((B + 233)) T_HISTORY_PORT=$((B + 234)) T_MATCHING_PORT=$((B + 235)) T_WORKER_PORT=$((B + 239))
 T_FRONTEND_HTTP_PORT=$((B + 243)) T_METRICS_PORT=$((B + 800))
-T_FRONTEND_MEMBER_PORT=$((B + 933)) T_HISTORY_MEMBER_PORT=$((B + 934)) T_MATCHING_MEMBER_PORT=$((B + 935)) T_WORKER_MEMBER_PORT=$((B + 939))
+# Membership ports: Temporal stores them as a PostgreSQL smallint (cluster_membership.rpc_port), so
+# they must stay below 32768: half the base, plus Temporal's usual offsets.
+M=$((B / 2))
+T_FRONTEND_MEMBER_PORT=$((M + 933)) T_HISTORY_MEMBER_PORT=$((M + 934)) T_MATCHING_MEMBER_PORT=$((M + 935)) T_WORKER_MEMBER_PORT=$((M + 939))
 UI_PORT=$((B + 1233))
 API_PORT_C=$((B + 1080)) CODEC_PORT_C=$((B + 1234))
 KAFKA_NODES=(1 2 3)
