@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './errors.js';
+import type { TemporalConnectionConfig } from './temporal-connection.js';
 import { KEY_ID_PATTERN, KeyRing } from '../codec/aes-gcm-codec.js';
 import { defaultPayloadKeysFile, keyIdsOf, parseKeyList, type PayloadKeysConfig } from '../codec/keys.js';
 
@@ -41,6 +42,16 @@ export const EngineEnv = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('referrals'),
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  /** TLS to the Temporal frontend (config/temporal-connection.ts): the CA of its certificate, unset for Node's public CAs. */
+  TEMPORAL_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Client certificate and key (PEM) for mTLS to a self-hosted frontend or Temporal Cloud; both or neither. */
+  TEMPORAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** The name the frontend's certificate is checked against, when it differs from the host dialled. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** A Temporal Cloud API key (sent over TLS as a bearer token), or a file holding it; not both. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_API_KEY_FILE: z.string().min(1).optional(),
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
@@ -159,7 +170,7 @@ export interface KafkaSecurityConfig {
 }
 
 export interface EngineConfig {
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: TemporalConnectionConfig & { namespace: string; taskQueue: string; uiUrl: string };
   kafka: {
     brokers: string[];
     clientId: string;
@@ -228,6 +239,10 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
       problems.push(`${v}_${env[`${v}_CERT_FILE`] === undefined ? 'CERT_FILE' : 'KEY_FILE'}: a client certificate needs both ${v}_CERT_FILE and ${v}_KEY_FILE`);
     }
   }
+  if ((env['TEMPORAL_TLS_CERT_FILE'] === undefined) !== (env['TEMPORAL_TLS_KEY_FILE'] === undefined)) {
+    problems.push(`TEMPORAL_TLS_${env['TEMPORAL_TLS_CERT_FILE'] === undefined ? 'CERT_FILE' : 'KEY_FILE'}: a client certificate needs both TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE`);
+  }
+  if (env['TEMPORAL_API_KEY'] !== undefined && env['TEMPORAL_API_KEY_FILE'] !== undefined) problems.push('TEMPORAL_API_KEY_FILE: set either TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE, not both');
   const host = env['CODEC_SERVER_HOST'];
   if (host !== undefined && !loopbackHosts.has(host) && env['CODEC_AUTH_TOKENS'] === undefined && env['CODEC_SERVER_PORT'] !== '0') {
     problems.push('CODEC_SERVER_HOST: without CODEC_AUTH_TOKENS the codec server listens on loopback (127.0.0.1) only');
@@ -256,6 +271,18 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL,
+      ...(e.TEMPORAL_TLS_CA_FILE || e.TEMPORAL_TLS_CERT_FILE || e.TEMPORAL_TLS_KEY_FILE || e.TEMPORAL_TLS_SERVER_NAME
+        ? {
+            tls: {
+              ...(e.TEMPORAL_TLS_CA_FILE ? { caFile: e.TEMPORAL_TLS_CA_FILE } : {}),
+              ...(e.TEMPORAL_TLS_CERT_FILE ? { certFile: e.TEMPORAL_TLS_CERT_FILE } : {}),
+              ...(e.TEMPORAL_TLS_KEY_FILE ? { keyFile: e.TEMPORAL_TLS_KEY_FILE } : {}),
+              ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+            },
+          }
+        : {}),
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+      ...(e.TEMPORAL_API_KEY_FILE ? { apiKeyFile: e.TEMPORAL_API_KEY_FILE } : {}),
     },
     kafka: {
       brokers: e.KAFKA_BROKERS,

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { resolveTemporalConnection } from '../config/temporal-connection.js';
 import type { DataConverter } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { registerConsole } from '../api/console.js';
@@ -20,7 +21,7 @@ export async function startApi(
   deps: { logger: Logger; kafka: KafkaConnection; policy: Policy; dataConverter: DataConverter; notifyTopics: string[]; senders: SenderDirectory },
 ): Promise<() => Promise<void>> {
   const identities = await loadIdentities(config.api.identitiesFile);
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(resolveTemporalConnection(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: deps.dataConverter });
   let admin: Promise<AdminOps> | undefined;
   const metrics = createEngineMetrics({

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { loadEngineConfig } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
+import { resolveTemporalConnection } from '../config/temporal-connection.js';
 import { loadPolicy } from '../config/policy.js';
 import { startIntakeBridge } from '../bridge/index.js';
 import { startActionsBridge } from '../bridge/actions.js';
@@ -25,6 +26,8 @@ import { startApi } from './api.js';
  */
 async function main(): Promise<void> {
   const config = loadEngineConfig();
+  // TLS files and the API key read now: an unreadable one is named before anything connects.
+  const temporalConnection = resolveTemporalConnection(config.temporal);
   const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
   const policy = await loadPolicy(config.policyFile);
   // Every payload the engine writes to Temporal is encrypted (victims' data is in the input).
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   const source = `referral-engine/${config.temporal.namespace}`;
 
   if (config.roles.includes('bridge')) {
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const connection = await Connection.connect(temporalConnection);
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     // Dead letters keep the original bytes (an invalid intake keeps its persons): sealed with the payload key.
     const intakeKafka = kafkaAs('intake');
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
     const publisher = createPublisher(kafkaAs('publisher'));
     publishers.push(publisher);
     await publisher.connect();
-    const connection = await NativeConnection.connect({ address: config.temporal.address });
+    const connection = await NativeConnection.connect(temporalConnection);
     const worker = await createReferralWorker({
       connection,
       namespace: config.temporal.namespace,

@@ -2,11 +2,14 @@
  * Environment parsing (config/env.ts): embedded defaults match the local stack, overrides are
  * read, and every bad variable is named in one ConfigError.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { defaultIdentitiesFile, defaultKafkaCaFile, defaultKafkaCredentialsFile, defaultPolicyFile, loadEngineConfig, notificationTopic } from '../../config/env.js';
 import { defaultPayloadKeysFile } from '../../codec/keys.js';
 import { ConfigError } from '../../config/errors.js';
+import { resolveTemporalConnection } from '../../config/temporal-connection.js';
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -195,5 +198,76 @@ describe('notificationTopic', () => {
     expect(notificationTopic(topics, 'FIA')).toBe('referrals.notify.fia');
     expect(notificationTopic(topics, 'AHTC-N')).toBe('referrals.notify.ahtc-n');
     expect(notificationTopic({ ...topics, notifyPrefix: 'x.' }, 'NCCIA')).toBe('x.nccia');
+  });
+});
+
+describe('Temporal connection: TLS, mTLS and API key (TEMPORAL_TLS_*, TEMPORAL_API_KEY[_FILE])', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'temporal-tls-'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const ca = file('ca.pem', '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n');
+  const crt = file('client.pem', '-----BEGIN CERTIFICATE-----\nclient\n-----END CERTIFICATE-----\n');
+  const key = file('client.key', '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n');
+  const apiKeyFile = file('api-key', 'secret-key-from-a-file\n');
+
+  it('connects in plaintext, as to the local stack, when nothing is set', () => {
+    const t = loadEngineConfig({}).temporal;
+    expect(resolveTemporalConnection(t)).toEqual({ address: '127.0.0.1:7233' });
+  });
+
+  it('self-hosted with mTLS: the CA, the client certificate pair and the server name, read from the files', () => {
+    const t = loadEngineConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_TLS_CA_FILE: ca,
+      TEMPORAL_TLS_CERT_FILE: crt,
+      TEMPORAL_TLS_KEY_FILE: key,
+      TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal.internal',
+    }).temporal;
+    const c = resolveTemporalConnection(t);
+    expect(c.address).toBe('temporal.internal:7233');
+    expect(c.apiKey).toBeUndefined();
+    expect(c.tls).toEqual({
+      serverRootCACertificate: readFileSync(ca),
+      clientCertPair: { crt: readFileSync(crt), key: readFileSync(key) },
+      serverNameOverride: 'frontend.temporal.internal',
+    });
+  });
+
+  it('Temporal Cloud with an API key: TLS with the public CAs, the key from the variable or from a file', () => {
+    const direct = resolveTemporalConnection(loadEngineConfig({ TEMPORAL_ADDRESS: 'eu-west-1.aws.api.temporal.io:7233', TEMPORAL_NAMESPACE: 'referrals.a1b2c', TEMPORAL_API_KEY: 'k1' }).temporal);
+    expect(direct).toEqual({ address: 'eu-west-1.aws.api.temporal.io:7233', tls: true, apiKey: 'k1' });
+    const fromFile = resolveTemporalConnection(loadEngineConfig({ TEMPORAL_API_KEY_FILE: apiKeyFile }).temporal);
+    expect(fromFile.apiKey).toBe('secret-key-from-a-file');
+    expect(fromFile.tls).toBe(true);
+    // Cloud with an mTLS certificate instead: no API key, the pair only.
+    const mtls = resolveTemporalConnection(loadEngineConfig({ TEMPORAL_TLS_CERT_FILE: crt, TEMPORAL_TLS_KEY_FILE: key }).temporal);
+    expect(mtls).toEqual({ address: '127.0.0.1:7233', tls: { clientCertPair: { crt: readFileSync(crt), key: readFileSync(key) } } });
+  });
+
+  it('names every bad variable at start: half a certificate pair, both API key forms, with the others', () => {
+    const err = configError({ TEMPORAL_TLS_CERT_FILE: crt, TEMPORAL_API_KEY: 'k', TEMPORAL_API_KEY_FILE: apiKeyFile, TEMPORAL_ADDRESS: 'no-port' });
+    expect(err.problems.join('\n')).toMatch(/TEMPORAL_TLS_KEY_FILE: a client certificate needs both/);
+    expect(err.problems.join('\n')).toMatch(/TEMPORAL_API_KEY_FILE: set either TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE/);
+    expect(err.problems.join('\n')).toMatch(/TEMPORAL_ADDRESS/);
+    expect(configError({ TEMPORAL_TLS_KEY_FILE: key }).problems.join('\n')).toMatch(/TEMPORAL_TLS_CERT_FILE: a client certificate needs both/);
+  });
+
+  it('names every unreadable file before connecting', () => {
+    const t = loadEngineConfig({ TEMPORAL_TLS_CA_FILE: join(dir, 'missing-ca.pem'), TEMPORAL_TLS_CERT_FILE: crt, TEMPORAL_TLS_KEY_FILE: join(dir, 'missing.key') }).temporal;
+    let problems: string[] = [];
+    try {
+      resolveTemporalConnection(t);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^TEMPORAL_TLS_CA_FILE: cannot read .*missing-ca\.pem \(ENOENT\)/);
+    expect(problems[1]).toMatch(/^TEMPORAL_TLS_KEY_FILE: cannot read .*missing\.key \(ENOENT\)/);
+    const empty = file('empty-key', '\n');
+    expect(() => resolveTemporalConnection(loadEngineConfig({ TEMPORAL_API_KEY_FILE: empty }).temporal)).toThrow(/TEMPORAL_API_KEY_FILE: .* is empty/);
   });
 });
