@@ -35,7 +35,9 @@ tools:
                      the broker refuses (e.g. TopicAuthorizationException)
   console-consumer   org.apache.kafka.tools.consumer.ConsoleConsumer: prints records
                      (--from-beginning, --max-messages N, --timeout-ms MS, --property
-                     print.key=true, print.headers=true, print.partition=true, ...)
+                     print.key=true, print.headers=true, print.partition=true, ...).
+                     Exits 1 when it stopped on an error, an authorization failure say (the
+                     tool itself exits 0 then); the end by --timeout-ms is not an error
   topics             org.apache.kafka.tools.TopicCommand (--list, --describe --topic T)
   consumer-groups    org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
                      (--list, --describe --group G)
@@ -54,9 +56,7 @@ options of this wrapper (anywhere among the arguments; all others go to the tool
                      tool takes it. console-consumer as an agency or partner may only use
                      its own consumer groups ('<principal>.…'): without --group or
                      --partition it gets a new group '<principal>.console-<random>' with
-                     enable.auto.commit=false (as the tool's own console-consumer-<random>).
-                     console-consumer exits 1 when it stopped on an error (the tool itself
-                     exits 0 then)
+                     enable.auto.commit=false (as the tool's own console-consumer-<random>)
   --mtls             with --as: log in with the principal's client certificate on the mTLS
                      listener instead (<principal>-mtls.properties, security.protocol=SSL)
   --async            console-producer: do not add --sync (faster for many lines; a refused
@@ -74,10 +74,9 @@ environment:
   KAFKA_TOOLS_JAVA_OPTS        JVM options                    [-Xmx512m -XX:+UseSerialGC
                                                                -XX:TieredStopAtLevel=1]
 
-examples:
+examples (README, "Agency integration over Kafka", sends CloudEvents with console-producer):
   bash scripts/kafka.sh topics --as fia --list
-  echo 'FJA-2026-0001|{"hello":1}' | bash scripts/kafka.sh console-producer --as fia \\
-    --topic referrals.intake.fia --property parse.key=true --property key.separator='|'
+  bash scripts/kafka.sh consumer-groups --as admin --describe --group referral-engine-intake
   bash scripts/kafka.sh console-consumer --as fia --topic referrals.notify.fia \\
     --from-beginning --timeout-ms 10000 --property print.key=true --property print.headers=true
   bash scripts/kafka.sh console-consumer --as operator --mtls --topic referrals.events \\

@@ -70,11 +70,13 @@ describe('scripts/kafka.sh: the console tools against the secured broker', () =>
   it('the admin reads the record back with its key and headers; FIA reads its own notifications only', async () => {
     const [admin, fiaOwn, fiaOther] = await Promise.all([
       kafka('console-consumer', [
-        '--as', 'admin', '--topic', 'referrals.intake.fia', '--from-beginning', '--timeout-ms', '8000',
+        // The first consumer group of a fresh broker waits for __consumer_offsets to be made: time enough for that.
+        '--as', 'admin', '--topic', 'referrals.intake.fia', '--from-beginning', '--timeout-ms', '20000',
         '--property', 'print.key=true', '--property', 'print.headers=true',
       ]),
       kafka('console-consumer', ['--as', 'fia', '--mtls', '--topic', 'referrals.notify.fia', '--from-beginning', '--timeout-ms', '3000']),
-      kafka('console-consumer', ['--as', 'fia', '--topic', 'referrals.notify.nccia', '--from-beginning', '--timeout-ms', '3000']),
+      // Refused at once when all is well; the long timeout only keeps a loaded machine from ending it first.
+      kafka('console-consumer', ['--as', 'fia', '--topic', 'referrals.notify.nccia', '--from-beginning', '--timeout-ms', '30000']),
     ]);
     expect(admin.code, admin.stderr).toBe(0);
     const line = admin.stdout.split('\n').find((l) => l.includes(`\t${runId}\t`));
