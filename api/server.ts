@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { AuthError, createAuthenticator, sha256Hex, type AuthSettings, type Principal } from './auth.js';
+import { AuthError, createAuthenticator, type AuthSettings, type Principal } from './auth.js';
 import { apiError, errorHandler } from './errors.js';
 import type { ReferralService } from './referral-service.js';
 import { registerReferralRoutes } from './routes/referrals.js';
@@ -14,8 +14,29 @@ import { registerPartnerRoutes } from './routes/partner.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** Why the credentials were refused: answered with 401 once the rate limit has counted the request. */
+    authFailure?: AuthError;
   }
 }
+
+/** Paths that need a caller: everything else (health, docs, console pages, metrics) is public. */
+function needsCaller(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  return path.startsWith('/referrals') || path.startsWith('/partner/tasks') || path === '/whoami';
+}
+
+/**
+ * The rate-limit bucket of a request: the authenticated principal, or the remote address when
+ * the credentials were missing or refused (a new junk token each time gets no new bucket).
+ */
+export function rateLimitKey(request: FastifyRequest): string {
+  const p = request.principal;
+  return p ? `principal:${p.agency}:${p.id}` : `address:${request.ip}`;
+}
+
+/** /docs is a page of its own: scripts and styles from this origin only, no framing, no plugins. */
+export const DOCS_CSP =
+  "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self'";
 
 export interface ApiDeps {
   service: ReferralService;
@@ -33,7 +54,11 @@ export interface ApiDeps {
 /** The app as routes see it: zod-typed routes. */
 export type ApiApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
-export type Deny = (request: FastifyRequest, reply: FastifyReply, reason: string) => FastifyReply;
+/**
+ * A refusal, recorded and counted. `as: 'not-found'` answers it as the 404 of a referral that
+ * does not exist (same body), so a caller who may not see a referral cannot learn it exists.
+ */
+export type Deny = (request: FastifyRequest, reply: FastifyReply, reason: string, as?: { notFound: () => unknown }) => FastifyReply;
 
 /**
  * The HTTP API: the same paths into the engine as Kafka (start, updates), with agency access
@@ -58,36 +83,41 @@ export async function buildApi(deps: ApiDeps): Promise<ApiApp> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   const authenticate = createAuthenticator(deps.auth);
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute ?? 600,
     timeWindow: '1 minute',
-    // Per identity: the credential's hash (not the credential) keys the bucket.
-    keyGenerator: (request) => {
-      const auth = request.headers['authorization'] ?? request.headers['x-api-key'];
-      return auth ? sha256Hex(String(auth)) : request.ip;
-    },
-    allowList: (request) => !request.url.startsWith('/referrals') && !request.url.startsWith('/partner/tasks'),
+    // Runs after the authentication hook below (route hooks follow the app's): keyed by who called.
+    keyGenerator: rateLimitKey,
+    allowList: (request) => !needsCaller(request.url),
   });
 
-  const deny: Deny = (request, reply, reason) => {
+  const deny: Deny = (request, reply, reason, as) => {
     // Every denial is recorded: who, what, why.
     request.log.warn({ principal: request.principal?.id, agency: request.principal?.agency, method: request.method, route: request.routeOptions.url, reason }, 'access denied');
     deps.onDenied?.(request.routeOptions.url ?? 'unknown');
+    if (as) return reply.status(404).send(as.notFound());
     return reply.status(403).send(apiError('FORBIDDEN', reason));
   };
 
-  app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (!path.startsWith('/referrals') && !path.startsWith('/partner/tasks') && path !== '/whoami') return;
+  // Authenticates before the rate limit (a route-level onRequest hook) so that it can key by principal;
+  // a refusal is answered after it has been counted against the caller's address.
+  app.addHook('onRequest', async (request) => {
+    if (!needsCaller(request.url)) return;
     try {
       request.principal = await authenticate(request.headers);
     } catch (err) {
-      if (err instanceof AuthError) return reply.status(401).send(apiError(err.code, err.message, 'authorization'));
-      throw err;
+      if (err instanceof AuthError) request.authFailure = err;
+      else throw err;
     }
+  });
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    const err = request.authFailure;
+    // Answered here, the request goes no further (done is not called).
+    if (err) void reply.status(err.status).send(apiError(err.code, err.message, 'authorization'));
+    else done(null, payload);
   });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));

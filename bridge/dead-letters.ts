@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { KeyRing } from '../codec/aes-gcm-codec.js';
-import { seal } from '../codec/seal.js';
+import { seal, sealHeaders } from '../codec/seal.js';
 import type { Publisher, RecordContext } from '../messaging/kafka.js';
 import type { InboundRecord } from '../messaging/records.js';
 import { retryTransient } from './retry.js';
@@ -14,8 +14,11 @@ export interface DeadLetters {
 }
 
 /**
- * Dead-letter headers: the original headers are kept as they were (any `dlq-*` of the sender's
- * dropped), ours are prefixed `dlq-`. None of them is sealed: they carry no value of the message.
+ * Dead-letter headers, prefixed `dlq-`: what `referrals redrive` needs to route and filter (source
+ * topic, reason) and to unseal, and what operators need to see why; none of them carries a value
+ * of the message. The sender's own headers (CloudEvents attributes such as `ce_source`, `ce_subject`)
+ * are sealed with the value into `dlq-sealed-headers` when a key ring is given, else kept as they
+ * were; any `dlq-*` of the sender's is dropped.
  */
 export const DLQ_HEADERS = {
   reason: 'dlq-reason',
@@ -24,14 +27,19 @@ export const DLQ_HEADERS = {
   partition: 'dlq-source-partition',
   offset: 'dlq-source-offset',
   at: 'dlq-at',
-  /** The id of the payload key the value is sealed with (codec/seal.ts); absent: the value is as it was sent. */
+  /** The id of the payload key the value and headers are sealed with (codec/seal.ts); absent: as they were sent. */
   sealed: 'dlq-sealed',
+  /** How the sealing key was derived from that key (`hkdf-sha256/v1`); absent on dead letters sealed with the key itself. */
+  sealedKdf: 'dlq-sealed-kdf',
+  /** The sender's headers, sealed (base64); absent: the sender's headers are kept in clear beside ours (dead letters from before, or unsealed). */
+  sealedHeaders: 'dlq-sealed-headers',
 } as const;
 
 export interface DeadLetterOptions {
   /**
-   * Seal (encrypt) each dead letter's value with this key ring's active key: an invalid intake
-   * message still holds the persons it was sent with. `referrals redrive` unseals it.
+   * Seal (encrypt) each dead letter's value and the sender's headers with subkeys of this key
+   * ring's active key: an invalid intake message still holds the persons it was sent with, its
+   * headers may name them (`ce_subject`). `referrals redrive` unseals both.
    */
   seal?: KeyRing;
 }
@@ -43,20 +51,24 @@ export function createDeadLetters(publisher: Publisher, topic: string, logger: L
       // The original bytes, so a fixed consumer can re-drive exactly what was sent: sealed when a
       // key ring is given (nothing to seal when there was no value).
       const sealed = options.seal && record.value !== null ? seal(options.seal, record.value) : undefined;
+      // A sender's own dlq-* headers would pass for ours (a dlq-sealed on a clear value): dropped.
+      const senderHeaders = Object.fromEntries(Object.entries(record.headers).filter(([name]) => !name.toLowerCase().startsWith('dlq-')));
+      const hasHeaders = Object.keys(senderHeaders).length > 0;
+      const sealedHeaders = options.seal && hasHeaders ? sealHeaders(options.seal, senderHeaders) : undefined;
+      const keyId = sealed?.keyId ?? sealedHeaders?.keyId;
       const out = {
         topic,
         key: record.key?.toString('utf8') ?? null,
         value: sealed ? sealed.value : record.value,
         headers: {
-          // A sender's own dlq-* headers would pass for ours (a dlq-sealed on a clear value): dropped.
-          ...Object.fromEntries(Object.entries(record.headers).filter(([name]) => !name.toLowerCase().startsWith('dlq-'))),
+          ...(sealedHeaders ? { [DLQ_HEADERS.sealedHeaders]: sealedHeaders.value } : senderHeaders),
           [DLQ_HEADERS.reason]: reason,
           [DLQ_HEADERS.errors]: JSON.stringify(errors.map(withoutValues)),
           [DLQ_HEADERS.topic]: record.topic,
           [DLQ_HEADERS.partition]: String(record.partition),
           [DLQ_HEADERS.offset]: record.offset,
           [DLQ_HEADERS.at]: new Date().toISOString(),
-          ...(sealed ? { [DLQ_HEADERS.sealed]: sealed.keyId } : {}),
+          ...(keyId ? { [DLQ_HEADERS.sealed]: keyId, [DLQ_HEADERS.sealedKdf]: (sealed ?? sealedHeaders)!.kdf } : {}),
         },
       };
       await retryTransient(() => publisher.publish([out]), {

@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { DLQ_HEADERS } from '../bridge/dead-letters.js';
 import { KEY_ID_PATTERN, PayloadEncryptionError, type KeyRing } from '../codec/aes-gcm-codec.js';
 import { loadKeyRing } from '../codec/keys.js';
-import { unseal } from '../codec/seal.js';
+import { unseal, unsealHeaders } from '../codec/seal.js';
 import { loadEngineConfig, type EngineConfig } from '../config/env.js';
 import { ConfigError } from '../config/errors.js';
 import { loadKafkaAccess } from '../config/kafka-access.js';
@@ -223,8 +223,28 @@ function quotedKeyId(id: string): string {
  * header, or as it is when it has none (a dead letter written without sealing). A key this
  * process lacks, or a value that fails authentication, stops the run (exit 1) naming the key id.
  */
-export function originalValue(value: Buffer | null, sealedWith: string | undefined, keyRing: () => KeyRing, where: string): Buffer | null {
+export function originalValue(value: Buffer | null, sealedWith: string | undefined, keyRing: () => KeyRing, where: string, kdf?: string): Buffer | null {
   if (sealedWith === undefined || value === null) return value;
+  return unsealing(sealedWith, keyRing, where, (ring) => unseal(ring, value, sealedWith, kdf));
+}
+
+/**
+ * The original headers of a dead letter: unsealed from `dlq-sealed-headers` with the key its
+ * `dlq-sealed` names, exactly as the sender sent them; a dead letter without it (from before
+ * header sealing, or never sealed) keeps them in clear beside ours (originalHeaders).
+ */
+export function restoredHeaders(headers: RawHeaders, keyRing: () => KeyRing, where: string): Record<string, string> {
+  const clear = originalHeaders(headers);
+  const sealed = header(headers, DLQ_HEADERS.sealedHeaders);
+  if (sealed === undefined) return clear;
+  const sealedWith = header(headers, DLQ_HEADERS.sealed);
+  if (sealedWith === undefined) throw new CliError(EXIT.REJECTED, `${where}: it has ${DLQ_HEADERS.sealedHeaders} but no ${DLQ_HEADERS.sealed} naming the key. It and the records after it are left uncommitted for the next run.`);
+  const kdf = header(headers, DLQ_HEADERS.sealedKdf);
+  return { ...clear, ...unsealing(sealedWith, keyRing, where, (ring) => unsealHeaders(ring, sealed, sealedWith, kdf)) };
+}
+
+/** Loads the key ring and opens a sealed part; a key that cannot be loaded exits 2, one it lacks (or a bad seal) exits 1. */
+function unsealing<T>(sealedWith: string, keyRing: () => KeyRing, where: string, open: (ring: KeyRing) => T): T {
   let ring: KeyRing;
   try {
     ring = keyRing();
@@ -233,7 +253,7 @@ export function originalValue(value: Buffer | null, sealedWith: string | undefin
     throw new CliError(EXIT.USAGE, `${where} is sealed with payload key ${quotedKeyId(sealedWith)}, but no payload key can be loaded (left uncommitted for the next run): ${err.message}`);
   }
   try {
-    return unseal(ring, value, sealedWith);
+    return open(ring);
   } catch (err) {
     if (!(err instanceof PayloadEncryptionError)) throw err;
     throw new CliError(EXIT.REJECTED, `${where}: ${err.message}. It and the records after it are left uncommitted for the next run.`);
@@ -305,8 +325,9 @@ async function readAndRedrive(connection: KafkaConnection, ctx: ReadContext): Pr
               throw new CliError(EXIT.REJECTED, `${where}: its ${DLQ_HEADERS.topic} "${source}" is not a topic on the broker; create it (or pass the record over with --reason) and run redrive again`);
             }
             // The original bytes (unsealed), key and headers, so the bridge sees exactly what the agency sent.
-            const value = originalValue(message.value, sealedWith, ctx.keyRing, where);
-            await publisher!.publish([{ topic: source, key, value, headers: originalHeaders(message.headers) }]);
+            const value = originalValue(message.value, sealedWith, ctx.keyRing, where, header(message.headers, DLQ_HEADERS.sealedKdf));
+            const headers = restoredHeaders(message.headers, ctx.keyRing, where);
+            await publisher!.publish([{ topic: source, key, value, headers }]);
             counts.redriven += 1;
             counts.byTopic.set(source, (counts.byTopic.get(source) ?? 0) + 1);
           }

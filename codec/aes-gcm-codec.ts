@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 // CommonJS package: the default import is its module.exports.
@@ -8,6 +8,22 @@ import proto from '@temporalio/proto';
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 /** Metadata naming the key a payload was encrypted with. */
 export const KEY_ID_METADATA = 'encryption-key-id';
+/**
+ * Metadata naming how the AES key was derived from the ring's key: `hkdf-sha256/v1` (a subkey per
+ * purpose, see KeyRing.subkey). Absent: the ring's key itself, as payloads were encrypted before
+ * subkeys; those still decrypt.
+ */
+export const KDF_METADATA = 'encryption-kdf';
+export const HKDF_V1 = 'hkdf-sha256/v1';
+
+/** What a subkey is for: each purpose gets its own key, derived from each key of the ring. */
+export type SubkeyPurpose = 'payload' | 'dead-letter' | 'dead-letter-headers';
+const HKDF_SALT = Buffer.from('referral-engine/key-ring/v1', 'utf8');
+const HKDF_INFO: Record<SubkeyPurpose, Buffer> = {
+  payload: Buffer.from('referral-engine/payload/v1', 'utf8'),
+  'dead-letter': Buffer.from('referral-engine/dead-letter/v1', 'utf8'),
+  'dead-letter-headers': Buffer.from('referral-engine/dead-letter-headers/v1', 'utf8'),
+};
 export const KEY_BYTES = 32;
 export const IV_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -25,7 +41,7 @@ export class PayloadEncryptionError extends Error {
   override readonly name = 'PayloadEncryptionError';
   constructor(
     message: string,
-    readonly code: 'UNKNOWN_KEY_ID' | 'MISSING_KEY_ID' | 'DECRYPTION_FAILED' | 'MALFORMED_CIPHERTEXT',
+    readonly code: 'UNKNOWN_KEY_ID' | 'MISSING_KEY_ID' | 'DECRYPTION_FAILED' | 'MALFORMED_CIPHERTEXT' | 'UNKNOWN_KDF',
     readonly keyId?: string,
   ) {
     super(message);
@@ -72,6 +88,7 @@ export function gcmDecrypt(key: Uint8Array, data: Uint8Array, aad?: Uint8Array):
 export class KeyRing {
   readonly activeKeyId: string;
   readonly #keys: ReadonlyMap<string, Buffer>;
+  readonly #subkeys = new Map<string, Buffer>();
 
   constructor(activeKeyId: string, keys: Iterable<readonly [string, Uint8Array]> | Record<string, Uint8Array>) {
     const entries: Array<readonly [string, Uint8Array]> = Symbol.iterator in keys ? [...(keys as Iterable<readonly [string, Uint8Array]>)] : Object.entries(keys);
@@ -95,6 +112,22 @@ export class KeyRing {
     return this.#keys.get(id);
   }
 
+  /**
+   * The key for one purpose derived from the ring's key `id` (HKDF-SHA256, RFC 5869: salt
+   * `referral-engine/key-ring/v1`, info `referral-engine/<purpose>/v1`, 32 bytes), so payloads
+   * and dead-letter seals never share an AES key. Rotation is unchanged: each key id has its subkeys.
+   */
+  subkey(id: string, purpose: SubkeyPurpose): Buffer | undefined {
+    const cacheKey = `${purpose}\u0000${id}`;
+    const cached = this.#subkeys.get(cacheKey);
+    if (cached) return cached;
+    const key = this.#keys.get(id);
+    if (!key) return undefined;
+    const derived = Buffer.from(hkdfSync('sha256', key, HKDF_SALT, HKDF_INFO[purpose], KEY_BYTES));
+    this.#subkeys.set(cacheKey, derived);
+    return derived;
+  }
+
   /** The same keys with another one active: how a rotation starts encrypting with the new key. */
   withActive(activeKeyId: string): KeyRing {
     return new KeyRing(activeKeyId, this.#keys);
@@ -111,12 +144,14 @@ export class KeyRing {
 
 /**
  * A Temporal PayloadCodec encrypting every payload with AES-256-GCM. The encrypted payload has
- * metadata `encoding: binary/encrypted` and `encryption-key-id: <id>`, and data
+ * metadata `encoding: binary/encrypted`, `encryption-key-id: <id>` and `encryption-kdf:
+ * hkdf-sha256/v1` (the AES key is the ring key's `payload` subkey), and data
  * `iv (12 bytes) || ciphertext || tag (16 bytes)` where the plaintext is the original payload
  * (metadata and data) encoded as a `temporal.api.common.v1.Payload` protobuf.
  *
  * Decoding passes payloads that are not `binary/encrypted` through unchanged, so histories
- * written before encryption was turned on still replay.
+ * written before encryption was turned on still replay; and decrypts payloads without
+ * `encryption-kdf` (written before subkeys) with the ring's key itself.
  */
 export class AesGcmCodec implements PayloadCodec {
   constructor(private readonly keyRing: KeyRing) {}
@@ -131,12 +166,13 @@ export class AesGcmCodec implements PayloadCodec {
 
   private encrypt(payload: Payload): Payload {
     const keyId = this.keyRing.activeKeyId;
-    const key = this.keyRing.key(keyId)!;
+    const key = this.keyRing.subkey(keyId, 'payload')!;
     const plaintext = PayloadMessage.encode(payload).finish();
     return {
       metadata: {
         encoding: textEncoder.encode(ENCRYPTED_ENCODING),
         [KEY_ID_METADATA]: textEncoder.encode(keyId),
+        [KDF_METADATA]: textEncoder.encode(HKDF_V1),
       },
       data: gcmEncrypt(key, plaintext),
     };
@@ -148,7 +184,13 @@ export class AesGcmCodec implements PayloadCodec {
     const keyIdBytes = payload.metadata?.[KEY_ID_METADATA];
     if (!keyIdBytes) throw new PayloadEncryptionError(`encrypted payload has no "${KEY_ID_METADATA}" metadata`, 'MISSING_KEY_ID');
     const keyId = textDecoder.decode(keyIdBytes);
-    const key = this.keyRing.key(keyId);
+    const kdfBytes = payload.metadata?.[KDF_METADATA];
+    const kdf = kdfBytes ? textDecoder.decode(kdfBytes) : undefined;
+    if (kdf !== undefined && kdf !== HKDF_V1) {
+      throw new PayloadEncryptionError(`encrypted payload (key id "${keyId}") names an unknown key derivation in "${KDF_METADATA}" (known: ${HKDF_V1})`, 'UNKNOWN_KDF', keyId);
+    }
+    // Payloads from before subkeys (no encryption-kdf) were encrypted with the ring's key itself.
+    const key = kdf === HKDF_V1 ? this.keyRing.subkey(keyId, 'payload') : this.keyRing.key(keyId);
     if (!key) {
       throw new PayloadEncryptionError(
         `payload was encrypted with key id "${keyId}", which this process does not have (known: ${this.keyRing.keyIds.join(', ')}): add that key to PAYLOAD_KEYS or PAYLOAD_KEYS_FILE`,

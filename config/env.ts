@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './errors.js';
 import type { TemporalConnectionConfig } from './temporal-connection.js';
+import { JWT_DEFAULT_AUDIENCE, JWT_DEV_ISSUER } from './identities.js';
 import { KEY_ID_PATTERN, KeyRing } from '../codec/aes-gcm-codec.js';
 import { defaultPayloadKeysFile, keyIdsOf, parseKeyList, type PayloadKeysConfig } from '../codec/keys.js';
 
@@ -96,9 +97,30 @@ export const EngineEnv = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   /** Hashed API keys of agency and partner identities (`npm start` writes development ones). */
   API_IDENTITIES_FILE: z.string().min(1).default(defaultIdentitiesFile),
-  /** HS256 secret for signed tokens (JWT); unset: API keys only. */
-  API_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Public keys (a JWKS file, re-read when it changes) that verify EdDSA, ES256 and RS256 tokens by their kid. */
+  API_JWKS_FILE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file (npm start writes .stack/jwks.json)')
+    .optional(),
+  /** Or the identity provider's JWKS endpoint (https, or http on loopback). */
+  API_JWKS_URL: z
+    .string()
+    .url()
+    .refine((u) => { const url = new URL(u); return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHosts.has(url.hostname.replace(/^\[|\]$/g, ''))); }, 'expected an https URL (http only on loopback)')
+    .optional(),
+  /** Required `iss` of tokens; default: the development issuer of scripts/dev-identities.ts (set it with API_JWKS_URL). */
   API_JWT_ISSUER: z.string().min(1).optional(),
+  /** Required `aud` of tokens. */
+  API_JWT_AUDIENCE: z.string().min(1).default(JWT_DEFAULT_AUDIENCE),
+  /** Maximum token age from its `iat` (then required), in seconds; unset: `exp` alone bounds a token. */
+  API_JWT_MAX_AGE: z.coerce.number().int().min(1).max(31_536_000).optional(),
+  /** Leeway for exp, nbf and iat between the issuer's clock and ours, in seconds. */
+  API_JWT_CLOCK_TOLERANCE: z.coerce.number().int().min(0).max(300).default(30),
+  /** Development only: HS256 tokens with this shared secret; needs API_JWT_ALLOW_HS256=true. */
+  API_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** The explicit development switch for API_JWT_SECRET. */
+  API_JWT_ALLOW_HS256: bool.default('false'),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** Referrals the worker keeps cached in memory (~0.5 MB each measured): bounds the worker's RSS. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(450),
@@ -202,9 +224,20 @@ export interface ApiConfig {
   host: string;
   port: number;
   identitiesFile: string;
-  jwtSecret?: string;
-  jwtIssuer?: string;
+  /** Signed tokens; absent: API keys only. */
+  jwt?: ApiJwtConfig;
   rateLimitPerMinute: number;
+}
+
+export interface ApiJwtConfig {
+  jwksFile?: string;
+  jwksUrl?: string;
+  /** Development only (API_JWT_SECRET with API_JWT_ALLOW_HS256=true). */
+  hs256DevSecret?: string;
+  issuer: string;
+  audience: string;
+  maxAgeSeconds?: number;
+  clockToleranceSeconds: number;
 }
 
 export type EngineRole = EngineEnv['ENGINE_ROLES'][number];
@@ -239,6 +272,11 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
       problems.push(`${v}_${env[`${v}_CERT_FILE`] === undefined ? 'CERT_FILE' : 'KEY_FILE'}: a client certificate needs both ${v}_CERT_FILE and ${v}_KEY_FILE`);
     }
   }
+  if (env['API_JWKS_FILE'] !== undefined && env['API_JWKS_URL'] !== undefined) problems.push('API_JWKS_URL: set either API_JWKS_FILE or API_JWKS_URL, not both');
+  if (env['API_JWKS_URL'] !== undefined && env['API_JWT_ISSUER'] === undefined) problems.push("API_JWT_ISSUER: required with API_JWKS_URL (the identity provider's issuer)");
+  const allowHs256 = env['API_JWT_ALLOW_HS256'] === 'true' || env['API_JWT_ALLOW_HS256'] === '1';
+  if (env['API_JWT_SECRET'] !== undefined && !allowHs256) problems.push('API_JWT_SECRET: HS256 tokens are for development only: set API_JWT_ALLOW_HS256=true as well, or use API_JWKS_FILE / API_JWKS_URL');
+  if (allowHs256 && env['API_JWT_SECRET'] === undefined) problems.push('API_JWT_ALLOW_HS256: there is no API_JWT_SECRET to verify HS256 tokens with');
   if ((env['TEMPORAL_TLS_CERT_FILE'] === undefined) !== (env['TEMPORAL_TLS_KEY_FILE'] === undefined)) {
     problems.push(`TEMPORAL_TLS_${env['TEMPORAL_TLS_CERT_FILE'] === undefined ? 'CERT_FILE' : 'KEY_FILE'}: a client certificate needs both TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE`);
   }
@@ -338,8 +376,19 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
       host: e.API_HOST,
       port: e.API_PORT,
       identitiesFile: e.API_IDENTITIES_FILE,
-      ...(e.API_JWT_SECRET ? { jwtSecret: e.API_JWT_SECRET } : {}),
-      ...(e.API_JWT_ISSUER ? { jwtIssuer: e.API_JWT_ISSUER } : {}),
+      ...(e.API_JWKS_FILE || e.API_JWKS_URL || e.API_JWT_SECRET
+        ? {
+            jwt: {
+              ...(e.API_JWKS_FILE ? { jwksFile: e.API_JWKS_FILE } : {}),
+              ...(e.API_JWKS_URL ? { jwksUrl: e.API_JWKS_URL } : {}),
+              ...(e.API_JWT_SECRET && e.API_JWT_ALLOW_HS256 ? { hs256DevSecret: e.API_JWT_SECRET } : {}),
+              issuer: e.API_JWT_ISSUER ?? JWT_DEV_ISSUER,
+              audience: e.API_JWT_AUDIENCE,
+              ...(e.API_JWT_MAX_AGE !== undefined ? { maxAgeSeconds: e.API_JWT_MAX_AGE } : {}),
+              clockToleranceSeconds: e.API_JWT_CLOCK_TOLERANCE,
+            },
+          }
+        : {}),
       rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     },
     ...(e.WORKER_METRICS_ADDRESS !== '0' ? { workerMetricsAddress: e.WORKER_METRICS_ADDRESS } : {}),

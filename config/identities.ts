@@ -2,6 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './errors.js';
 
+/** The `aud` a token must carry unless API_JWT_AUDIENCE says otherwise. */
+export const JWT_DEFAULT_AUDIENCE = 'referral-engine';
+/** The `iss` of the tokens scripts/dev-identities.ts signs, and API_JWT_ISSUER's default (not with API_JWKS_URL). */
+export const JWT_DEV_ISSUER = 'urn:referral-engine:dev-identities';
+
 /** Roles an API caller can hold; the workflows' actor roles are the same names in upper case. */
 export const ApiRole = z.enum(['officer', 'supervisor', 'operator', 'partner', 'admin']);
 export type ApiRole = z.infer<typeof ApiRole>;

@@ -56,6 +56,10 @@ if [[ -z "${API_IDENTITIES_FILE:-}" ]]; then
   API_IDENTITIES_FILE="$(cd "$home" && pwd)/identities.json"
   export API_IDENTITIES_FILE
 fi
+# The public key of the development token-signing key (scripts/dev-identities.ts --token <id> signs with it).
+if [[ -z "${API_JWKS_FILE:-}" && -z "${API_JWKS_URL:-}" && -f "$(dirname "$API_IDENTITIES_FILE")/jwks.json" ]]; then
+  export API_JWKS_FILE="$(cd "$(dirname "$API_IDENTITIES_FILE")" && pwd)/jwks.json"
+fi
 echo "start: console http://${API_HOST:-127.0.0.1}:${API_PORT:-8080}/console · partner page /partner · API docs /docs · Temporal UI http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
 # The broker's development passwords (one per agency, partner and engine principal) and its CA.
 echo "start: API keys in ${STACK_HOME:-.stack}/api-keys.json · Kafka passwords in ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-credentials.json (CA ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-tls/ca.pem) · Ctrl-C stops everything"

@@ -71,11 +71,13 @@ export function registerReferralRoutes(api: ApiApp, service: ReferralService, de
     { schema: { tags: ['referrals'], summary: 'One referral: state, SLA clocks, audit timeline of every track', params: IdParams } },
     async (request, reply) => {
       const principal = request.principal!;
+      // A referral the caller may not see answers exactly as one that does not exist: no existence oracle.
+      const notFound = () => apiError('UNKNOWN_REFERRAL', `referralId: no referral ${request.params.referralId}`, 'referralId');
       const detail = await service.get(request.params.referralId);
-      if (!detail) return reply.status(404).send(apiError('UNKNOWN_REFERRAL', `referralId: no referral ${request.params.referralId}`, 'referralId'));
+      if (!detail) return reply.status(404).send(notFound());
       const source = detail.referral.timeline.find((e) => e.action === 'DETECTED')?.agency;
       if (!SEES_ALL.has(principal.role) && !partiesOf(detail.referral, source).includes(principal.agency)) {
-        return deny(request, reply, `${principal.agency} is not a party to referral ${request.params.referralId}`);
+        return deny(request, reply, `${principal.agency} is not a party to referral ${request.params.referralId}`, { notFound });
       }
       const persons = mayReadPersons(principal, detail.referral) ? await service.persons(request.params.referralId) : undefined;
       return { ...detail, ...(persons ? { persons } : {}) };

@@ -9,6 +9,7 @@ import { eventually } from '../support/kafka-harness.js';
 const temporalAddress = inject('temporalAddress');
 const taskQueue = uniqueId('api-queue');
 const jwtSecret = new TextEncoder().encode('test-secret-test-secret-test-secret!');
+const issuer = 'urn:test:issuer';
 
 const people: Array<{ id: string; agency: string; role: ApiRole; organisation?: string }> = [
   { id: 'fia-officer', agency: 'FIA', role: 'officer' },
@@ -31,7 +32,7 @@ describe('HTTP API with agency access control, on the real Temporal dev server',
     engine = await startTestEngine({ temporalAddress, taskQueue, topics: unusedTopics, source: 'urn:test' });
     const { pino } = await import('pino');
     const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-    app = await startTestApi({ client: engine.client, taskQueue, auth: { identities, jwtSecret }, logger });
+    app = await startTestApi({ client: engine.client, taskQueue, auth: { identities, jwt: { hs256Secret: jwtSecret, issuer, audience: 'referral-engine' } }, logger });
   });
 
   afterAll(async () => {
@@ -49,19 +50,19 @@ describe('HTTP API with agency access control, on the real Temporal dev server',
     return referral;
   }
 
-  it('refuses missing, unknown, forged and expired credentials with 401, and accepts a valid signed token', async () => {
+  it('refuses missing, unknown, forged and expired credentials with 401, and accepts a valid signed token (HS256, development switch on)', async () => {
     expect((await app.inject({ method: 'GET', url: '/referrals' })).statusCode).toBe(401);
     const unknown = await app.inject({ method: 'GET', url: '/referrals', headers: { authorization: 'Bearer nope' } });
     expect(unknown.statusCode).toBe(401);
     expect(unknown.json().error).toMatchObject({ code: 'INVALID_CREDENTIALS', field: 'authorization' });
     const claims = { agency: 'FIA', role: 'officer' };
-    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setAudience('referral-engine').setExpirationTime('5m').sign(new TextEncoder().encode('another-secret-another-secret-1234'));
+    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer(issuer).setAudience('referral-engine').setExpirationTime('5m').sign(new TextEncoder().encode('another-secret-another-secret-1234'));
     expect((await app.inject({ method: 'GET', url: '/referrals', headers: { authorization: `Bearer ${forged}` } })).statusCode).toBe(401);
-    const expired = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setAudience('referral-engine').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(jwtSecret);
+    const expired = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer(issuer).setAudience('referral-engine').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(jwtSecret);
     const expiredRes = await app.inject({ method: 'GET', url: '/referrals', headers: { authorization: `Bearer ${expired}` } });
     expect(expiredRes.statusCode).toBe(401);
     expect(expiredRes.json().error.code).toBe('TOKEN_EXPIRED');
-    const valid = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('fia-jwt').setAudience('referral-engine').setExpirationTime('5m').sign(jwtSecret);
+    const valid = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('fia-jwt').setIssuer(issuer).setAudience('referral-engine').setExpirationTime('5m').sign(jwtSecret);
     expect((await app.inject({ method: 'GET', url: '/whoami', headers: { authorization: `Bearer ${valid}` } })).json()).toMatchObject({ id: 'fia-jwt', agency: 'FIA', via: 'jwt' });
   });
 
@@ -95,12 +96,16 @@ describe('HTTP API with agency access control, on the real Temporal dev server',
     expect(informed.statusCode).toBe(200);
     expect(informed.json().persons).toBeUndefined();
     expect((await get('operator')).json().persons).toBeUndefined();
+    // A non-party gets the very answer a referral that does not exist gets (no existence oracle); the denial is still recorded.
     const outsider = await get('pta-officer');
-    expect(outsider.statusCode).toBe(403);
-    expect(outsider.json().error.message).toBe(`PTA is not a party to referral ${referral.referralId}`);
+    expect(outsider.statusCode).toBe(404);
+    expect(outsider.json()).toEqual({ error: { code: 'UNKNOWN_REFERRAL', message: `referralId: no referral ${referral.referralId}`, field: 'referralId' } });
     expect(logLines.some((l) => l.includes('access denied') && l.includes('pta-officer'))).toBe(true);
-    expect((await get('iom')).statusCode).toBe(403);
-    expect((await app.inject({ method: 'GET', url: '/referrals/NO-SUCH-REFERRAL', headers: auth('operator') })).statusCode).toBe(404);
+    expect((await get('iom')).statusCode).toBe(404);
+    const missingId = `${referral.referralId.slice(0, -1)}${referral.referralId.endsWith('9') ? '8' : '9'}`;
+    const missing = await app.inject({ method: 'GET', url: `/referrals/${missingId}`, headers: auth('pta-officer') });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.body).toBe(outsider.body.replace(referral.referralId, missingId));
 
     // Lists: an agency sees what it is party to (visibility catches up within a moment).
     const ids = async (who: string) =>

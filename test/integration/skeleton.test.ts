@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDeadLetters } from '../../bridge/dead-letters.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
-import { unseal } from '../../codec/seal.js';
+import { unseal, unsealHeaders } from '../../codec/seal.js';
 import { startIntakeBridge } from '../../bridge/index.js';
 import { senderDirectory } from '../../bridge/senders.js';
 import { loadKafkaAccess } from '../../config/kafka-access.js';
@@ -134,7 +134,10 @@ describe('walking skeleton through the real Temporal server and Kafka broker', (
     expect(dead[0]!.value!.includes(garbage)).toBe(false);
     expect(dead[0]!.headers['dlq-reason']).toBe('INVALID_CLOUDEVENT');
     expect(JSON.parse(dead[0]!.headers['dlq-errors']!)[0]).toMatch(/^value: not valid JSON/);
-    expect(dead[0]!.headers).toMatchObject({ 'dlq-source-topic': fiaIntake, ce_type: 'referral.detected.v1' });
+    // The sender's headers are sealed too (only dlq-* stay readable), and unseal exactly.
+    expect(dead[0]!.headers['dlq-source-topic']).toBe(fiaIntake);
+    expect(dead[0]!.headers['ce_type']).toBeUndefined();
+    expect(unsealHeaders(keyRing, dead[0]!.headers['dlq-sealed-headers']!, 'skeleton', dead[0]!.headers['dlq-sealed-kdf'])).toMatchObject({ ce_type: 'referral.detected.v1' });
     expect(dead[1]!.headers['dlq-reason']).toBe('INVALID_EVENT');
     // Every field at fault is named, not only the first.
     expect(JSON.parse(dead[1]!.headers['dlq-errors']!)).toEqual([

@@ -81,6 +81,54 @@ describe('API access control by role, before anything reaches Temporal', () => {
     expect(codes).toEqual([200, 200, 200, 429]);
     // Another identity from the same address still gets through.
     expect((await limited.inject({ method: 'GET', url: '/referrals', headers: auth('admin') })).statusCode).toBe(200);
+    // The same identity by another header (X-Api-Key) shares its bucket: keyed by who, not by what was sent.
+    expect((await limited.inject({ method: 'GET', url: '/referrals', headers: { 'x-api-key': 'key-operator' } })).statusCode).toBe(429);
     await limited.close();
+  });
+
+  it('refused credentials count against the remote address: a fresh junk token each time gets no fresh bucket', async () => {
+    const limited = await buildApi({ service: recordingService().service, auth: { identities }, logger: pino({ level: 'silent' }), rateLimitPerMinute: 3 });
+    const codes = [];
+    for (let i = 0; i < 5; i++) {
+      const junk = i % 2 === 0 ? `junk-key-${i}` : `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.junk${i}`;
+      codes.push((await limited.inject({ method: 'GET', url: '/referrals', headers: { authorization: `Bearer ${junk}` }, remoteAddress: '10.0.0.7' })).statusCode);
+    }
+    expect(codes).toEqual([401, 401, 401, 429, 429]);
+    expect((await limited.inject({ method: 'GET', url: '/whoami', remoteAddress: '10.0.0.7' })).statusCode).toBe(429);
+    // Another address is not held back, and neither is a valid identity calling from the limited one.
+    expect((await limited.inject({ method: 'GET', url: '/referrals', headers: { authorization: 'Bearer junk' }, remoteAddress: '10.0.0.8' })).statusCode).toBe(401);
+    expect((await limited.inject({ method: 'GET', url: '/referrals', headers: auth('operator'), remoteAddress: '10.0.0.7' })).statusCode).toBe(200);
+    await limited.close();
+  });
+
+  it('GET /referrals/:id answers a referral the caller may not see exactly as one that does not exist (404, same body), and records the denial', async () => {
+    const referral = { referralId: 'FIA-2026-0042', routing: { status: 'ROUTED', lead: 'NCCIA', supporting: [], informed: [], escalationCommittee: 'AHTC-D' }, timeline: [{ action: 'DETECTED', agency: 'NCCIA' }] };
+    const known = new Set(['FIA-2026-0042']);
+    const service = {
+      get: async (id: string) => (known.has(id) ? { referral, temporalUiUrl: 'http://ui' } : undefined),
+      persons: async () => [],
+    } as unknown as ReferralService;
+    const denied: string[] = [];
+    const hiding = await buildApi({ service, auth: { identities }, logger: pino({ level: 'silent' }), rateLimitPerMinute: 1000, onDenied: (route) => denied.push(route) });
+    const hidden = await hiding.inject({ method: 'GET', url: '/referrals/FIA-2026-0042', headers: auth('officer') });
+    const missing = await hiding.inject({ method: 'GET', url: '/referrals/FIA-2026-0043', headers: auth('officer') });
+    expect([hidden.statusCode, missing.statusCode]).toEqual([404, 404]);
+    expect(hidden.json()).toEqual({ error: { code: 'UNKNOWN_REFERRAL', message: 'referralId: no referral FIA-2026-0042', field: 'referralId' } });
+    expect(hidden.body.replace('0042', '0043')).toBe(missing.body);
+    expect(Object.keys(hidden.headers).sort()).toEqual(Object.keys(missing.headers).sort());
+    expect(denied).toEqual(['/referrals/:referralId']);
+    // A partner, too; the operator sees it.
+    expect((await hiding.inject({ method: 'GET', url: '/referrals/FIA-2026-0042', headers: auth('partner') })).statusCode).toBe(404);
+    expect((await hiding.inject({ method: 'GET', url: '/referrals/FIA-2026-0042', headers: auth('operator') })).statusCode).toBe(200);
+    await hiding.close();
+  });
+
+  it('serves /docs with a Content-Security-Policy', async () => {
+    const page = await app.inject({ method: 'GET', url: '/docs/' });
+    expect(page.statusCode).toBe(200);
+    const csp = String(page.headers['content-security-policy'] ?? '');
+    for (const directive of ["default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'self'"]) expect(csp).toContain(directive);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(String((await app.inject({ method: 'GET', url: '/docs/json' })).headers['content-security-policy'])).toContain("default-src 'self'");
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AesGcmCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, KeyRing, PayloadEncryptionError } from '../../codec/aes-gcm-codec.js';
+import { AesGcmCodec, ENCRYPTED_ENCODING, KDF_METADATA, KEY_ID_METADATA, KeyRing, PayloadEncryptionError } from '../../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../../codec/data-converter.js';
 import { defaultPayloadKeysFile, loadKeyRing } from '../../codec/keys.js';
 import { sha256Hex, startCodecServer, type CodecServer } from '../../codec/server.js';
@@ -53,7 +53,8 @@ describe('AesGcmCodec', () => {
     const [encrypted] = await codec.encode([original]);
     expect(text(encrypted!.metadata!['encoding'])).toBe(ENCRYPTED_ENCODING);
     expect(text(encrypted!.metadata![KEY_ID_METADATA])).toBe('k1');
-    expect(Object.keys(encrypted!.metadata!).sort()).toEqual(['encoding', KEY_ID_METADATA].sort());
+    expect(text(encrypted!.metadata![KDF_METADATA])).toBe('hkdf-sha256/v1');
+    expect(Object.keys(encrypted!.metadata!).sort()).toEqual(['encoding', KEY_ID_METADATA, KDF_METADATA].sort());
     const data = Buffer.from(encrypted!.data!);
     expect(data.length).toBeGreaterThan(original.data!.length + 12 + 16 - 1);
     for (const secret of [victimName, '+92-300-1234567', 'injured hand', 'json/plain']) {

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { createDeadLetters, DLQ_HEADERS, withoutValues, type DeadLetterReason } from '../../bridge/dead-letters.js';
 import { ShutdownAbandon } from '../../bridge/retry.js';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
-import { unseal } from '../../codec/seal.js';
+import { unseal, unsealHeaders } from '../../codec/seal.js';
 import type { RecordContext } from '../../messaging/kafka.js';
 import type { InboundRecord, OutboundRecord } from '../../messaging/records.js';
 import { RecordingPublisher } from '../support/recording-publisher.js';
@@ -91,22 +91,33 @@ describe('createDeadLetters', () => {
       expect(Buffer.isBuffer(sealed)).toBe(true);
       expect(sealed.equals(value)).toBe(false);
       expect(sealed.includes(Buffer.from('Victim Name Q'))).toBe(false);
-      expect(Buffer.compare(unseal(ring, sealed, 'dlq-2'), value)).toBe(0);
-      // The original headers and our others, as without sealing.
-      for (const [name, v] of Object.entries(originalHeaders)) expect(out.headers[name]).toBe(v);
+      expect(out.headers[DLQ_HEADERS.sealedKdf]).toBe('hkdf-sha256/v1');
+      expect(Buffer.compare(unseal(ring, sealed, 'dlq-2', 'hkdf-sha256/v1'), value)).toBe(0);
+      // The sender's headers are sealed with the value: none of them is left in clear, they unseal exactly.
+      for (const name of Object.keys(originalHeaders)) expect(out.headers[name]).toBeUndefined();
+      expect(Object.keys(out.headers).every((h) => h.startsWith('dlq-'))).toBe(true);
+      expect(JSON.stringify(out.headers)).not.toContain('referral.detected.v1');
+      expect(unsealHeaders(ring, out.headers[DLQ_HEADERS.sealedHeaders]!, 'dlq-2', out.headers[DLQ_HEADERS.sealedKdf])).toEqual(originalHeaders);
+      // Ours, the ones the redrive routes and filters by, stay readable.
       expect(out.headers).toMatchObject({ 'dlq-reason': 'INVALID_EVENT', 'dlq-source-topic': 'referrals.intake', 'dlq-source-partition': '3', 'dlq-source-offset': '4711' });
       expect(JSON.stringify(out.headers)).not.toContain('Victim Name Q');
     }
   });
 
-  it('with a key ring, keeps a record without a value as it was: nothing to seal, no dlq-sealed', async () => {
+  it('with a key ring, keeps a record without a value without one; its headers are still sealed', async () => {
     const publisher = new RecordingPublisher();
     const { logger } = memoryLogger();
     const ring = new KeyRing('k', { k: randomBytes(32) });
     await createDeadLetters(publisher, 'dlq', logger, { seal: ring }).send({ ...record(), value: null }, 'INVALID_CLOUDEVENT', ['value: the message has no body'], ctx);
     const out = only(publisher);
     expect(out.value).toBeNull();
-    expect(out.headers[DLQ_HEADERS.sealed]).toBeUndefined();
+    expect(out.headers[DLQ_HEADERS.sealed]).toBe('k');
+    expect(unsealHeaders(ring, out.headers[DLQ_HEADERS.sealedHeaders]!, 'k')).toEqual(originalHeaders);
+    // Nothing at all to seal: no dlq-sealed.
+    const bare = new RecordingPublisher();
+    await createDeadLetters(bare, 'dlq', logger, { seal: ring }).send({ ...record(), value: null, headers: {} }, 'INVALID_CLOUDEVENT', ['value: the message has no body'], ctx);
+    expect(only(bare).headers[DLQ_HEADERS.sealed]).toBeUndefined();
+    expect(only(bare).headers[DLQ_HEADERS.sealedHeaders]).toBeUndefined();
   });
 
   it("drops the sender's own dlq- headers: a dlq-sealed on a clear value would pass for ours", async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { pino } from 'pino';
-import { redactPaths } from '../../workers/logger.js';
+import { createLogger, redactDeep, redactPaths } from '../../workers/logger.js';
 
 const NAME = 'Ayesha K';
 const CONTACT = '+92-300-7654321';
@@ -60,5 +60,45 @@ describe('redactPaths', () => {
     log.info({ password: 'hunter2', kafka: { secret: 's3cr3t', apiKey: 'k-1' }, headers: { authorization: 'Bearer xyz' } }, 'secrets');
     const text = lines.join('');
     for (const secret of ['hunter2', 's3cr3t', 'k-1', 'Bearer xyz']) expect(text).not.toContain(secret);
+  });
+});
+
+describe('createLogger: redaction at every depth', () => {
+  function engineLogger() {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
+    return { log, lines, text: () => lines.join('') };
+  }
+
+  it('hides persons and person fields however deep they are logged', () => {
+    const { log, text } = engineLogger();
+    log.info({ a: { b: { c: { d: { e: { persons: [person()] } } } } }, list: [[{ deep: [{ person: person() }] }]] }, 'deep');
+    expectClean([text()]);
+  });
+
+  it('hides authorization, x-api-key and cookie headers at any depth and in any case, keeping the rest', () => {
+    const { log, text } = engineLogger();
+    const request = { method: 'GET', url: '/referrals', headers: { Authorization: 'Bearer tok-1', 'X-Api-Key': 'key-2', cookie: 'sid=cookie-3', 'set-cookie': 'sid=cookie-4', 'user-agent': 'curl/8' } };
+    log.warn({ req: request, nested: { ctx: { request: { raw: { headers: { 'x-api-key': 'key-5', 'proxy-authorization': 'Basic pa-6' } } } } } }, 'request');
+    for (const secret of ['tok-1', 'key-2', 'cookie-3', 'cookie-4', 'key-5', 'pa-6']) expect(text()).not.toContain(secret);
+    expect(text()).toContain('curl/8');
+    expect(text()).toContain('/referrals');
+  });
+
+  it('hides secrets in the fields of a logged error and in child bindings, never altering what was logged', () => {
+    const { log, text } = engineLogger();
+    const err = Object.assign(new Error('request failed'), { config: { headers: { authorization: 'Bearer err-7' } }, code: 'E_FAIL' });
+    log.child({ component: 'x', headers: { cookie: 'bind-8' } }).error({ err }, 'failed');
+    const entry = JSON.parse(text()) as { err: { type: string; message: string; code: string } };
+    expect(entry.err).toMatchObject({ type: 'Error', message: 'request failed', code: 'E_FAIL' });
+    for (const secret of ['err-7', 'bind-8']) expect(text()).not.toContain(secret);
+    expect(err.config.headers.authorization).toBe('Bearer err-7');
+  });
+
+  it('copes with cycles and shared objects', () => {
+    const shared = { ok: 'shared-value' };
+    const cyclic: Record<string, unknown> = { password: 'pw-9', a: shared, b: shared };
+    cyclic['self'] = cyclic;
+    expect(redactDeep(cyclic)).toMatchObject({ password: '[redacted]', a: { ok: 'shared-value' }, b: { ok: 'shared-value' }, self: '[circular]' });
   });
 });

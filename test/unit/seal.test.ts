@@ -3,10 +3,10 @@
  * for byte; a tampered value, a wrong key or an unknown key id is refused with an error naming
  * the key id, never the key or the contents.
  */
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AesGcmCodec, KeyRing, PayloadEncryptionError } from '../../codec/aes-gcm-codec.js';
-import { SEAL_AAD, seal, unseal } from '../../codec/seal.js';
+import { AesGcmCodec, gcmDecrypt, gcmEncrypt, KeyRing, PayloadEncryptionError } from '../../codec/aes-gcm-codec.js';
+import { SEAL_AAD, seal, sealHeaders, unseal, unsealHeaders } from '../../codec/seal.js';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);
@@ -99,5 +99,49 @@ describe('seal / unseal', () => {
     await expect(
       new AesGcmCodec(ring).decode([{ metadata: { ...encrypted!.metadata }, data: sealed.value }]),
     ).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+  });
+});
+
+describe('seal subkeys (HKDF) and sealed headers', () => {
+  const ring = new KeyRing('k1', { k1, k2 });
+
+  it('seals with a subkey derived for dead letters, never the raw key nor the payload subkey', () => {
+    const sealed = seal(ring, secret);
+    expect(sealed.kdf).toBe('hkdf-sha256/v1');
+    const subkey = ring.subkey('k1', 'dead-letter')!;
+    expect(subkey.equals(Buffer.from(hkdfSync('sha256', k1, 'referral-engine/key-ring/v1', 'referral-engine/dead-letter/v1', 32)))).toBe(true);
+    expect(subkey.equals(k1)).toBe(false);
+    expect(subkey.equals(ring.subkey('k1', 'payload')!)).toBe(false);
+    expect(gcmDecrypt(subkey, sealed.value, SEAL_AAD)).toEqual(secret);
+    expect(gcmDecrypt(k1, sealed.value, SEAL_AAD)).toBe('AUTHENTICATION_FAILED');
+    expect(Buffer.compare(unseal(ring, sealed.value, 'k1', 'hkdf-sha256/v1'), secret)).toBe(0);
+  });
+
+  it('still unseals dead letters sealed with the raw key (no dlq-sealed-kdf), and refuses a raw seal claimed as derived', () => {
+    const old = gcmEncrypt(k1, secret, SEAL_AAD);
+    expect(Buffer.compare(unseal(ring, old, 'k1'), secret)).toBe(0);
+    expect(sealError(() => unseal(ring, old, 'k1', 'hkdf-sha256/v1')).code).toBe('DECRYPTION_FAILED');
+    expect(sealError(() => unseal(ring, old, 'k1', 'hkdf-sha512/v9')).code).toBe('UNKNOWN_KDF');
+  });
+
+  it('rotation is unchanged: each key id has its own subkeys', () => {
+    const before = seal(ring, secret);
+    const rotated = ring.withActive('k2');
+    const after = seal(rotated, secret);
+    expect(after.keyId).toBe('k2');
+    expect(Buffer.compare(unseal(rotated, before.value, 'k1', before.kdf), secret)).toBe(0);
+    expect(Buffer.compare(unseal(rotated, after.value, 'k2', after.kdf), secret)).toBe(0);
+    expect(rotated.subkey('k2', 'dead-letter')!.equals(ring.subkey('k1', 'dead-letter')!)).toBe(false);
+  });
+
+  it('seals headers apart from the value (their own subkey and AAD) and restores them exactly', () => {
+    const headers = { ce_id: 'fia-1', ce_source: 'urn:fia:lahore', ce_subject: 'Nargis B', 'x-odd': '\u00e9\u0000 \u{1F600}' };
+    const sealed = sealHeaders(ring, headers);
+    expect(Buffer.from(sealed.value, 'base64').includes(Buffer.from('Nargis'))).toBe(false);
+    expect(unsealHeaders(ring, sealed.value, sealed.keyId, sealed.kdf)).toEqual(headers);
+    // Not interchangeable with a sealed value.
+    expect(sealError(() => unseal(ring, Buffer.from(sealed.value, 'base64'), 'k1', sealed.kdf)).code).toBe('DECRYPTION_FAILED');
+    expect(sealError(() => unsealHeaders(ring, seal(ring, Buffer.from('{}')).value.toString('base64'), 'k1')).code).toBe('DECRYPTION_FAILED');
+    expect(sealError(() => unsealHeaders(ring, sealed.value, 'k9')).code).toBe('UNKNOWN_KEY_ID');
   });
 });
