@@ -163,7 +163,7 @@ install_go_binaries() {
     rm -rf "$tmp"
     mkdir -p "$tmp"
     if [[ "$what" == server ]]; then
-      say "go: building $TEMPORAL_SERVER_MODULE/cmd/server and cmd/tools/sql@$TEMPORAL_SERVER_VERSION (about 7-8 minutes on 2 cores the first time; log $GO_HOME/logs/build-server.log)"
+      say "go: building $TEMPORAL_SERVER_MODULE/cmd/server and cmd/tools/sql@$TEMPORAL_SERVER_VERSION (16-17 minutes measured on 2 shared cores the first time; log $GO_HOME/logs/build-server.log)"
       (GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "$TEMPORAL_SERVER_MODULE/cmd/server@$TEMPORAL_SERVER_VERSION" \
         "$TEMPORAL_SERVER_MODULE/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" >"$GO_HOME/logs/build-server.log" 2>&1 &&
         mv "$tmp/server" "$TEMPORAL_SERVER_BIN" && mv "$tmp/sql" "$TEMPORAL_SQL_TOOL") &

@@ -137,6 +137,10 @@ commands:
                        <tool> --as <principal>' does that). Needs a stack that was 'up'
                        once (the passwords and certificates are made there)
   help, --help, -h     this text
+  <command> --profile cluster
+                       the production-shaped stack instead (scripts/cluster.sh: PostgreSQL,
+                       Temporal server, three Kafka nodes, two engine replicas and the API;
+                       'bash scripts/cluster.sh help' for its commands)
 
 environment (defaults in brackets):
   STACK_HOME             installs: venv, Kafka jars, paths.env       [<repo>/.stack]

@@ -28,7 +28,7 @@ declare module 'vitest' {
  * stopped after.
  *
  * CLUSTER_TESTS: `auto` (default) runs them only when the Go builds are cached (a cold build of
- * the Temporal server takes about 8 minutes on 2 cores), `1` builds them if needed and runs,
+ * the Temporal server took 16 min 42 s on 2 shared cores), `1` builds them if needed and runs,
  * `0` skips. A skip prints one line.
  */
 const mode = process.env['CLUSTER_TESTS'] ?? 'auto';
@@ -65,7 +65,7 @@ export default function setup(project: TestProject): (() => void) | undefined {
   if (mode === 'auto' && spawnSync('bash', [`${repoRoot}scripts/cluster.sh`, 'built'], { stdio: 'ignore' }).status !== 0) {
     return unavailable(
       "the cluster profile's Go builds (Temporal server, sql tool, UI) are not cached in .stack/go/bin; " +
-        "'npm run stack -- install --profile cluster' builds them (about 8 minutes on 2 cores), or run with CLUSTER_TESTS=1",
+        "'npm run stack -- install --profile cluster' builds them (16 min 42 s measured on 2 cores), or run with CLUSTER_TESTS=1",
     );
   }
   cluster('down');
