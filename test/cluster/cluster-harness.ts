@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { senderTopics } from '../../config/kafka-access.js';
 import type { Topics } from '../../config/env.js';
 import { createDataConverter } from '../../codec/data-converter.js';
+import { resolveTemporalConnection } from '../../config/temporal-connection.js';
 import { loadKeyRing } from '../../codec/keys.js';
 import { encodeCloudEvent } from '../../messaging/cloudevents.js';
 import type { OutboundRecord } from '../../messaging/records.js';
@@ -59,7 +60,9 @@ export function brokers(): string {
 
 export async function temporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const e = clusterInfo().endpoints;
-  const connection = await Connection.connect({ address: e['TEMPORAL_ADDRESS']! });
+  // The cluster's own variables: mTLS too when it runs with CLUSTER_TEMPORAL_TLS=1.
+  const tls = e['TEMPORAL_TLS_CA_FILE'] ? { caFile: e['TEMPORAL_TLS_CA_FILE'], certFile: e['TEMPORAL_TLS_CERT_FILE']!, keyFile: e['TEMPORAL_TLS_KEY_FILE']! } : undefined;
+  const connection = await Connection.connect(resolveTemporalConnection({ address: e['TEMPORAL_ADDRESS']!, ...(tls ? { tls } : {}) }));
   const keyRing = loadKeyRing({ source: 'PAYLOAD_KEYS_FILE', file: e['PAYLOAD_KEYS_FILE']!, isDefault: false });
   const client = new Client({ connection, namespace: 'default', dataConverter: createDataConverter(keyRing) });
   return { client, close: () => connection.close() };
