@@ -270,8 +270,8 @@ describe('docker-compose.yml: services, mirroring the cluster profile', () => {
 });
 
 describe('docker-compose.yml: three Kafka nodes, secured as the cluster profile', () => {
-  const node = (n: string) => properties(kafkaInitScript.slice(kafkaInitScript.indexOf('cat >"$node.properties"')));
-  const initProps = node('kafka-1');
+  // One heredoc writes every node's file; the per-node values are variables in it.
+  const initProps = properties(kafkaInitScript.slice(kafkaInitScript.indexOf('cat >"$node.properties"')));
   const clusterProps = properties(clusterScript.slice(clusterScript.indexOf('write_node_config() {')));
 
   it('kafka-1..3: apache/kafka 3.9.1, each after kafka-init, on its own configuration and data volume', () => {
