@@ -4,12 +4,14 @@
 #                        temporal-sql-tool: setup-schema -v 0.0, update-schema -d <versioned dir>
 #   setup.sh namespace   the namespace (NAMESPACE, default "default") and the engine's search
 #                        attributes (SEARCH_ATTRIBUTES: Name=Type ...), with the Temporal CLI
-# Both are idempotent. Environment: POSTGRES_SEEDS, POSTGRES_USER, POSTGRES_PWD; TEMPORAL_ADDRESS.
+# Both are idempotent. Environment: POSTGRES_SEEDS, POSTGRES_USER, POSTGRES_PWD; TEMPORAL_ADDRESS
+# (SCHEMA_DIR: where the image keeps the server module's schema/postgresql/v12).
 set -eu
+SCHEMA_DIR="${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}"
 case "${1:-}" in
   schema)
     export SQL_PASSWORD="$POSTGRES_PWD"
-    sql() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p 5432 -u "$POSTGRES_USER" "$@"; }
+    sql() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "${POSTGRES_PORT:-5432}" -u "$POSTGRES_USER" "$@"; }
     # The postgres image made the database "temporal" (POSTGRES_USER): its setup-schema is the readiness probe.
     tries=0
     until sql --db temporal setup-schema -v 0.0 >/dev/null 2>&1; do
@@ -20,7 +22,7 @@ case "${1:-}" in
     sql --db temporal_visibility setup-schema -v 0.0
     for db in temporal temporal_visibility; do
       dir=temporal; [ "$db" = temporal_visibility ] && dir=visibility
-      sql --db "$db" update-schema -d "/etc/temporal/schema/postgresql/v12/$dir/versioned"
+      sql --db "$db" update-schema -d "$SCHEMA_DIR/$dir/versioned"
       echo "setup: schema of $db up to date"
     done ;;
   namespace)

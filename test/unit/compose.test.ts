@@ -233,7 +233,8 @@ describe('docker-compose.yml: services, mirroring the cluster profile', () => {
     expect(dependsOn('temporal-schema')).toMatchObject({ postgresql: 'service_healthy' });
     expect(script('temporal-schema')).toContain('setup.sh\nschema');
     expect(temporalSetup).toContain('setup-schema -v 0.0');
-    expect(temporalSetup).toContain('update-schema -d "/etc/temporal/schema/postgresql/v12/$dir/versioned"');
+    expect(temporalSetup).toContain('update-schema -d "$SCHEMA_DIR/$dir/versioned"');
+    expect(temporalSetup).toContain('SCHEMA_DIR="${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}"');
     expect(temporalSetup).toMatch(/for db in temporal temporal_visibility/);
   });
 
