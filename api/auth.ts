@@ -167,6 +167,10 @@ function refusal(err: unknown): AuthError {
     return new AuthError('TOKEN_KEYS_UNAVAILABLE', 'authorization: the signing keys cannot be loaded right now; try again', 503);
   }
   if (err instanceof joseErrors.JWTInvalid || err instanceof joseErrors.JWSInvalid) return new AuthError('TOKEN_MALFORMED', 'authorization: the token is malformed');
+  // The JWKS endpoint answered other than 200 OK.
+  if (err instanceof joseErrors.JOSEError && /JSON Web Key Set/.test(err.message)) {
+    return new AuthError('TOKEN_KEYS_UNAVAILABLE', 'authorization: the signing keys cannot be loaded right now; try again', 503);
+  }
   if (err instanceof joseErrors.JOSEError) return new AuthError('INVALID_CREDENTIALS', 'authorization: the token is not valid');
   // A remote JWKS that cannot be fetched (network) is the server's problem, not the caller's.
   if (err instanceof Error && /fetch|ECONN|ENOTFOUND|network/i.test(`${err.name} ${err.message}`)) {

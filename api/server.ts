@@ -34,9 +34,12 @@ export function rateLimitKey(request: FastifyRequest): string {
   return p ? `principal:${p.agency}:${p.id}` : `address:${request.ip}`;
 }
 
-/** /docs is a page of its own: scripts and styles from this origin only, no framing, no plugins. */
+/**
+ * /docs is a page of its own: scripts and styles from this origin only, no framing, no plugins.
+ * The one inline style Swagger UI injects is allowed by its hash (without it the page still works).
+ */
 export const DOCS_CSP =
-  "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self'";
+  "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
 
 export interface ApiDeps {
   service: ReferralService;

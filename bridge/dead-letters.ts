@@ -17,8 +17,8 @@ export interface DeadLetters {
  * Dead-letter headers, prefixed `dlq-`: what `referrals redrive` needs to route and filter (source
  * topic, reason) and to unseal, and what operators need to see why; none of them carries a value
  * of the message. The sender's own headers (CloudEvents attributes such as `ce_source`, `ce_subject`)
- * are sealed with the value into `dlq-sealed-headers` when a key ring is given, else kept as they
- * were; any `dlq-*` of the sender's is dropped.
+ * are sealed with the value into `dlq-sealed-headers` when a key ring is given (`ce_id` is also left
+ * readable), else kept as they were; any `dlq-*` of the sender's is dropped.
  */
 export const DLQ_HEADERS = {
   reason: 'dlq-reason',
@@ -34,6 +34,9 @@ export const DLQ_HEADERS = {
   /** The sender's headers, sealed (base64); absent: the sender's headers are kept in clear beside ours (dead letters from before, or unsealed). */
   sealedHeaders: 'dlq-sealed-headers',
 } as const;
+
+/** The one sender header kept readable beside the sealed ones (and sealed with them too). */
+export const CLEAR_SENDER_HEADER = 'ce_id';
 
 export interface DeadLetterOptions {
   /**
@@ -61,7 +64,11 @@ export function createDeadLetters(publisher: Publisher, topic: string, logger: L
         key: record.key?.toString('utf8') ?? null,
         value: sealed ? sealed.value : record.value,
         headers: {
-          ...(sealedHeaders ? { [DLQ_HEADERS.sealedHeaders]: sealedHeaders.value } : senderHeaders),
+          // Sealed, all of them; ce_id stays readable too: the message's id, which its answer on the
+          // sender's topic carries in clear anyway, so operators can tell which message this was.
+          ...(sealedHeaders
+            ? { ...(senderHeaders[CLEAR_SENDER_HEADER] !== undefined ? { [CLEAR_SENDER_HEADER]: senderHeaders[CLEAR_SENDER_HEADER] } : {}), [DLQ_HEADERS.sealedHeaders]: sealedHeaders.value }
+            : senderHeaders),
           [DLQ_HEADERS.reason]: reason,
           [DLQ_HEADERS.errors]: JSON.stringify(errors.map(withoutValues)),
           [DLQ_HEADERS.topic]: record.topic,

@@ -208,10 +208,10 @@ describe('agency actions over Kafka through the real Temporal server and Kafka b
     const opened = dead.map((d) => unseal(keyRing, d.value!, d.headers['dlq-sealed']!));
     expect(Buffer.compare(opened[0]!, garbage)).toBe(0);
     expect(dead[0]!.value!.includes(garbage)).toBe(false);
-    expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'INVALID_CLOUDEVENT', 'dlq-source-topic': fiaActions });
-    // The sender's headers are sealed with the value: only dlq-* stay readable.
-    expect(dead[0]!.headers['ce_id']).toBeUndefined();
-    expect(unsealHeaders(keyRing, dead[0]!.headers['dlq-sealed-headers']!, 'actions', dead[0]!.headers['dlq-sealed-kdf'])).toMatchObject({ ce_id: 'garbage-1' });
+    expect(dead[0]!.headers).toMatchObject({ 'dlq-reason': 'INVALID_CLOUDEVENT', 'dlq-source-topic': fiaActions, ce_id: 'garbage-1' });
+    // The sender's headers are sealed with the value: only dlq-* and the message id stay readable.
+    expect(dead[0]!.headers['ce_type']).toBeUndefined();
+    expect(unsealHeaders(keyRing, dead[0]!.headers['dlq-sealed-headers']!, 'actions', dead[0]!.headers['dlq-sealed-kdf'])).toMatchObject({ ce_id: 'garbage-1', ce_type: 'referral.action.acknowledge.v1' });
     expect(JSON.parse(dead[0]!.headers['dlq-errors']!)[0]).toMatch(/^value: not valid JSON/);
     expect(dead[1]!.headers['dlq-reason']).toBe('INVALID_EVENT');
     expect(Buffer.compare(opened[1]!, Buffer.from(invalid.value as string))).toBe(0);

@@ -273,6 +273,21 @@ describe('signed tokens from a JWKS URL (jose remote set)', () => {
     expect(fetches).toBeGreaterThan(before);
     await app.close();
   });
+
+  it('a JWKS endpoint that fails or cannot be reached is a 503 TOKEN_KEYS_UNAVAILABLE, not a refusal of the caller', async () => {
+    const s = await signer('EdDSA', 'url-3');
+    const failing = createServer((_req, res) => res.writeHead(500).end('down'));
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const port = (failing.address() as { port: number }).port;
+    const app = await api({ keys: createRemoteJWKSet(new URL(`http://127.0.0.1:${port}/jwks`), { cooldownDuration: 0 }), issuer: ISSUER, audience: AUDIENCE });
+    const down = await call(app, await token(s));
+    expect(down.status).toBe(503);
+    expect(down.body.error?.code).toBe('TOKEN_KEYS_UNAVAILABLE');
+    await new Promise<void>((resolve) => failing.close(() => resolve()));
+    const unreachable = await call(app, await token(s));
+    expect([unreachable.status, unreachable.body.error?.code]).toEqual([503, 'TOKEN_KEYS_UNAVAILABLE']);
+    await app.close();
+  });
 });
 
 describe('development tokens (scripts/dev-identities.ts)', () => {

@@ -96,6 +96,11 @@ describe('createDeadLetters', () => {
       // The sender's headers are sealed with the value: none of them is left in clear, they unseal exactly.
       for (const name of Object.keys(originalHeaders)) expect(out.headers[name]).toBeUndefined();
       expect(Object.keys(out.headers).every((h) => h.startsWith('dlq-'))).toBe(true);
+      // Only its id stays readable beside them (its answer carries it in clear too).
+      const withId = new RecordingPublisher();
+      await createDeadLetters(withId, 'dlq', logger, { seal: ring }).send({ ...record(), headers: { ...originalHeaders, ce_id: 'fia-9', ce_subject: 'x' } }, 'INVALID_EVENT', zodErrors, ctx);
+      expect(Object.keys(only(withId).headers).filter((h) => !h.startsWith('dlq-'))).toEqual(['ce_id']);
+      expect(unsealHeaders(ring, only(withId).headers[DLQ_HEADERS.sealedHeaders]!, 'dlq-2')).toEqual({ ...originalHeaders, ce_id: 'fia-9', ce_subject: 'x' });
       expect(JSON.stringify(out.headers)).not.toContain('referral.detected.v1');
       expect(unsealHeaders(ring, out.headers[DLQ_HEADERS.sealedHeaders]!, 'dlq-2', out.headers[DLQ_HEADERS.sealedKdf])).toEqual(originalHeaders);
       // Ours, the ones the redrive routes and filters by, stay readable.
