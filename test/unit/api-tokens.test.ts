@@ -323,3 +323,27 @@ describe('development tokens (scripts/dev-identities.ts)', () => {
     }
   });
 });
+
+describe('the API role wiring (workers/api.ts tokenSettings)', () => {
+  it('from the configuration: the JWKS file, issuer, audience, tolerance and the partner organisations; a bad file stops the start', async () => {
+    const { tokenSettings } = await import('../../workers/api.js');
+    const dir = mkdtempSync(join(tmpdir(), 'api-wiring-'));
+    try {
+      const s = await signer('ES256', 'wired-1');
+      const file = join(dir, 'jwks.json');
+      writeFileSync(file, jwks(s));
+      const settings = tokenSettings({ jwksFile: file, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 30 }, ['IOM'], pino({ level: 'silent' }))!;
+      expect(settings).toMatchObject({ issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 30, knownOrganisations: ['IOM'] });
+      expect(settings.hs256Secret).toBeUndefined();
+      const app = await api(settings);
+      expect((await call(app, await token(s))).body).toMatchObject({ via: 'jwt', agency: 'FIA' });
+      await refused(app, await token(s, { claims: { agency: 'PARTNER', role: 'partner', organisation: 'SSDO' } }), 'TOKEN_CLAIM');
+      await app.close();
+      writeFileSync(file, '{"keys":[{"kty":"EC"}]}');
+      expect(() => tokenSettings({ jwksFile: file, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 30 }, [], pino({ level: 'silent' }))).toThrow(/API_JWKS_FILE[\s\S]*keys\.0\.kid/);
+      expect(tokenSettings(undefined, [], pino({ level: 'silent' }))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
