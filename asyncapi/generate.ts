@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
+import { DLQ_HEADERS } from '../bridge/dead-letters.js';
 import { loadEngineConfig } from '../config/env.js';
 import { aclTable, loadKafkaAccess, principalOf, senders, senderTopics, type AclRow, type Sender } from '../config/kafka-access.js';
 import { Actor, ActionEvent, actionTargets, type ActionEventType } from '../schemas/actions.js';
@@ -102,21 +103,6 @@ const notificationData: Record<NotificationTypeName, { schema: z.ZodTypeAny; sum
     summary: `Answer to an action of the receiving agency (or to a referral it sent that was refused for naming another agency): it was not applied, and why: ${rejectionCodes()}. Event id \`<action id>/answer\`.`,
   },
 };
-
-/**
- * The dead-letter headers and reasons the bridge writes (bridge/dead-letters.ts DLQ_HEADERS and
- * DeadLetterReason, not imported: the document is generated without loading the bridge); keep
- * them in step with it.
- */
-const DLQ_HEADERS = {
-  reason: 'dlq-reason',
-  errors: 'dlq-errors',
-  topic: 'dlq-source-topic',
-  partition: 'dlq-source-partition',
-  offset: 'dlq-source-offset',
-  at: 'dlq-at',
-  sealed: 'dlq-sealed',
-} as const;
 
 const deadLetterReasons: Record<string, string> = {
   INVALID_CLOUDEVENT: 'not a CloudEvent: no body, not JSON, or binary mode without ce_ headers',
@@ -387,20 +373,24 @@ const deadLetterHeaderDescriptions: Record<keyof typeof DLQ_HEADERS, string> = {
   offset: 'Its offset (decimal).',
   at: 'When it was dead-lettered (ISO 8601).',
   sealed:
-    'The id of the payload key (PAYLOAD_KEYS) the value is sealed with: AES-256-GCM, `iv (12 bytes) || ciphertext || tag (16 bytes)`, AAD `referral-engine/dead-letter/v1`. The engine always seals a value; absent on a message without a value (and on dead letters written before sealing, whose value is as sent).',
+    'The id of the payload key (PAYLOAD_KEYS) the value and the sender\'s headers are sealed with: AES-256-GCM, `iv (12 bytes) || ciphertext || tag (16 bytes)`, AAD `referral-engine/dead-letter/v1` (the value) and `referral-engine/dead-letter-headers/v1` (the headers). Absent on a message without a value or headers (and on dead letters written before sealing, kept as sent).',
+  sealedKdf:
+    'How the sealing key was derived from that payload key: `hkdf-sha256/v1` (a subkey per purpose). Absent on dead letters sealed with the key itself (older ones: still re-drivable).',
+  sealedHeaders:
+    'The sender\'s own headers (ce_type, ce_source, …), sealed, in base64: `referrals redrive` restores them byte for byte. Only `ce_id` and the `dlq-` headers stay in clear (the answer on the sender\'s topic carries the same id).',
 };
 
 const deadLetterMessage: JsonObject = {
   name: 'dead-letter',
   title: 'Dead letter',
   summary:
-    'A message of the intake or actions topic the engine could not accept, with its original key and headers, its original value (byte for byte) sealed with the payload key named in `dlq-sealed`, plus `dlq-` headers saying why and where it came from. Once fixed, it can be re-driven to its source topic (`referrals redrive` unseals it).',
+    'A message of the intake or actions topic the engine could not accept, with its original key, its original value (byte for byte) and its original headers sealed with the payload key named in `dlq-sealed`, plus `dlq-` headers saying why and where it came from. Once fixed, it can be re-driven to its source topic (`referrals redrive` unseals it).',
   contentType: 'application/octet-stream',
   headers: {
     type: 'object',
-    description: 'The original headers, unchanged (ce_id, ce_type, … when there were any), and these:',
-    // dlq-sealed is absent on a message without a value.
-    required: Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.sealed),
+    description: 'The original `ce_id` (when there was one), and these:',
+    // The sealing headers are absent on a message with nothing to seal.
+    required: Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.sealed && h !== DLQ_HEADERS.sealedKdf && h !== DLQ_HEADERS.sealedHeaders),
     properties: Object.fromEntries(
       (Object.keys(DLQ_HEADERS) as Array<keyof typeof DLQ_HEADERS>).map((key): [string, Json] => [
         DLQ_HEADERS[key],

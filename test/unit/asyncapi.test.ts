@@ -3,6 +3,7 @@
  * zod schemas generate, valid AsyncAPI 3 for the official parser, and name every event type the
  * engine reads or writes.
  */
+import { DLQ_HEADERS } from '../../bridge/dead-letters.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -246,7 +247,9 @@ describe('asyncapi/asyncapi.yaml', () => {
 
   it('the dead-letter message documents every dlq- header', () => {
     const dead = document!.allMessages().all().find((m) => m.name() === 'dead-letter')!;
-    expect(Object.keys(dead.headers()!.properties()!)).toEqual(['dlq-reason', 'dlq-errors', 'dlq-source-topic', 'dlq-source-partition', 'dlq-source-offset', 'dlq-at', 'dlq-sealed']);
+    // Every header the bridge writes (bridge/dead-letters.ts), the sealing ones included.
+    expect(Object.keys(dead.headers()!.properties()!)).toEqual(Object.values(DLQ_HEADERS));
+    expect(Object.values(DLQ_HEADERS)).toEqual(expect.arrayContaining(['dlq-reason', 'dlq-sealed', 'dlq-sealed-kdf', 'dlq-sealed-headers']));
     expect(dead.headers()!.properties()!['dlq-reason']!.enum()).toEqual(['INVALID_CLOUDEVENT', 'INVALID_EVENT', 'UNKNOWN_EVENT_TYPE', 'ACTOR_MISMATCH']);
   });
 
