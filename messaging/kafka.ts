@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type LogEntry, type PartitionMetadata, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { runInKeyedLanes } from './keyed-lanes.js';
 import type { InboundRecord, OutboundRecord } from './records.js';
@@ -138,6 +138,39 @@ export function createPublisher({ kafka }: KafkaConnection): Publisher {
    * sends still go one at a time. A failed request fails every publish in it (each is retried).
    */
   let waiting: Array<{ records: OutboundRecord[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  /**
+   * kafkajs 2.2.4 can resolve a sendBatch that did not write everything: when the request to one
+   * broker fails (the broker died) it retries only to the brokers that have not answered yet, so a
+   * partition of the failed request whose leadership moved to a broker that already answered for its
+   * own partitions is never sent again (seen with a node of three killed: a notification missing,
+   * its activity completed). So each record's partition is chosen here, as the default partitioner
+   * would (by key, over the topic's partition count), and a send counts only when every partition
+   * it wrote to is among the acknowledgements; otherwise it fails like any other send.
+   */
+  const partitioner = Partitioners.DefaultPartitioner();
+  let admin: { client: Admin; connected: Promise<void> } | undefined;
+  const partitions = new Map<string, Promise<PartitionMetadata[]>>();
+  const partitionsOf = (topic: string): Promise<PartitionMetadata[]> => {
+    let known = partitions.get(topic);
+    if (!known) {
+      known = (async () => {
+        if (!admin) {
+          const client = kafka.admin();
+          admin = { client, connected: client.connect() };
+          admin.connected.catch(() => (admin = undefined));
+        }
+        await admin.connected;
+        const { topics } = await admin.client.fetchTopicMetadata({ topics: [topic] });
+        const found = topics.find((t) => t.name === topic)?.partitions ?? [];
+        if (found.length === 0) throw new Error(`kafka: no partitions known for topic ${topic}`);
+        return found;
+      })();
+      // A failed lookup is forgotten: the retried publish asks again.
+      known.catch(() => partitions.delete(topic));
+      partitions.set(topic, known);
+    }
+    return known;
+  };
   /** One produce request; a failure ends the session (see above). */
   const send = async (records: OutboundRecord[]): Promise<void> => {
     await connect();
@@ -145,13 +178,25 @@ export function createPublisher({ kafka }: KafkaConnection): Publisher {
     const byTopic = new Map<string, OutboundRecord[]>();
     for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
     try {
-      await current.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, rs]) => ({
-          topic,
-          messages: rs.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-        })),
-      });
+      const written = new Set<string>();
+      const topicMessages = await Promise.all(
+        [...byTopic].map(async ([topic, rs]) => {
+          const partitionMetadata = await partitionsOf(topic);
+          return {
+            topic,
+            messages: rs.map((r) => {
+              const message = { key: r.key, value: r.value, headers: r.headers };
+              const partition = partitioner({ topic, partitionMetadata, message });
+              written.add(`${topic}/${partition}`);
+              return { ...message, partition };
+            }),
+          };
+        }),
+      );
+      const acknowledged = await current.sendBatch({ acks: -1, topicMessages });
+      const answered = new Set(acknowledged.filter((a) => a.errorCode === 0).map((a) => `${a.topicName}/${a.partition}`));
+      const missing = [...written].filter((tp) => !answered.has(tp));
+      if (missing.length > 0) throw new Error(`kafka: the send was not acknowledged for ${missing.join(', ')}`);
     } catch (err) {
       endSession(current);
       throw err;
@@ -180,6 +225,10 @@ export function createPublisher({ kafka }: KafkaConnection): Publisher {
       return serially(async () => {
         if (connected) await producer.disconnect();
         connected = undefined;
+        const a = admin;
+        admin = undefined;
+        if (a) await a.connected.then(() => a.client.disconnect()).catch(() => undefined);
+        partitions.clear();
       });
     },
   };

@@ -102,7 +102,11 @@ describe.skipIf(!info.available)('cluster profile under faults (PostgreSQL, Temp
   /** Nothing lost, nothing doubled: every referral started once and routed to its three agencies once by event id; every action answered ACCEPTED under one id. */
   const expectExactlyOnce = async (what: string, referrals: ReferralDetectedV1[], actions: OutboundRecord[], timeoutMs = 180_000) => {
     await eventually(() => startedCount(client, referrals).catch(() => 0), (n) => n === referrals.length, timeoutMs, `${what}: every referral started`);
-    await eventually(() => routedReport(notifications, referrals).complete, (n) => n === referrals.length, timeoutMs, `${what}: every referral routed`);
+    await eventually(() => routedReport(notifications, referrals).complete, (n) => n === referrals.length, timeoutMs, `${what}: every referral routed`).catch((err: Error) => {
+      // Name what is missing: the referral and the agencies it was not routed to.
+      const missing = [...routedReport(notifications, referrals).perReferral].filter(([, t]) => t.length < 3).map(([id, t]) => `${id} has ${t.sort().join('+') || 'nothing'}`);
+      throw new Error(`${err.message}; ${missing.join('; ')}`);
+    });
     await eventually(() => actions.filter((a) => answers(notifications).has(idOf(a))).length, (n) => n === actions.length, timeoutMs, `${what}: every action answered`);
     const counts = await eventually(() => runCounts(client, referrals), (c) => c.every((n) => n >= 1), 60_000, `${what}: every referral visible`);
     expect(counts, 'runs per referral').toEqual(referrals.map(() => 1));

@@ -3,6 +3,8 @@
  * send or connect ends the idempotent session, so that no later batch reuses a sequence number
  * that kafkajs rolled back after a request the broker may have written (the broker would drop
  * that batch as a duplicate: records lost). Found by test/integration/faults.test.ts (broker restart).
+ * And a send counts only when every partition it wrote to was acknowledged: kafkajs 2.2.4 may resolve
+ * a send whose failed part it never retried (found by test/cluster/faults.test.ts, a node of three killed).
  */
 import { describe, expect, it } from 'vitest';
 import { createPublisher, type KafkaConnection } from '../../messaging/kafka.js';
@@ -27,12 +29,19 @@ class FakeProducer {
   async disconnect() {
     this.disconnects++;
   }
-  async sendBatch(batch: { topicMessages: Array<{ messages: Array<{ key: string | null }> }> }) {
+  /** Answers as kafkajs 2.2.4 may after a broker died mid-send: resolved, without this partition among the acknowledgements. */
+  skipPartition: number | undefined;
+  async sendBatch(batch: { topicMessages: Array<{ topic: string; messages: Array<{ key: string | null; partition?: number }> }> }) {
     const keys = batch.topicMessages.flatMap((t) => t.messages.map((m) => m.key ?? '')).join(',');
     this.started.push(keys);
     if (this.hold) await new Promise<void>((resolve) => this.waiting.push(resolve));
     if (this.failSend) throw new Error('Connection error: read ECONNRESET');
-    this.sent.push(keys);
+    const written = new Set(batch.topicMessages.flatMap((t) => t.messages.map((m) => `${t.topic}/${m.partition}`)));
+    const answers = [...written]
+      .map((tp) => ({ topicName: tp.slice(0, tp.lastIndexOf('/')), partition: Number(tp.slice(tp.lastIndexOf('/') + 1)), errorCode: 0 }))
+      .filter((a) => a.partition !== this.skipPartition);
+    if (answers.length === written.size) this.sent.push(keys);
+    return answers;
   }
   release() {
     this.waiting.splice(0).forEach((r) => r());
@@ -47,6 +56,14 @@ function fakeKafka() {
       producers.push(p);
       return p;
     },
+    // Three partitions per topic, as the stacks create them.
+    admin: () => ({
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
+        topics: topics.map((name) => ({ name, partitions: [0, 1, 2].map((partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1] })) })),
+      }),
+    }),
   };
   return { connection: { kafka } as unknown as KafkaConnection, producers };
 }
@@ -148,5 +165,19 @@ describe('createPublisher', () => {
     await closing;
     expect(producers[0]!.sent).toEqual(['a']);
     expect(producers[0]!.disconnects).toBe(1);
+  });
+
+  it('a send resolved without every partition it wrote to among the acknowledgements fails, and the next goes on a new session', async () => {
+    const { connection, producers } = fakeKafka();
+    const publisher = createPublisher(connection);
+    await publisher.connect();
+    // Which partition the default partitioner gives each key (by key, over 3 partitions).
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+    producers[0]!.skipPartition = 1;
+    await expect(publisher.publish(keys.map(record))).rejects.toThrow(/not acknowledged for t\/1/);
+    expect(producers[0]!.sent).toEqual([]);
+    await publisher.publish(keys.map(record));
+    expect(producers).toHaveLength(2);
+    expect(producers[1]!.sent).toEqual([keys.join(',')]);
   });
 });
