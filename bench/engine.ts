@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { redactPaths } from '../workers/logger.js';
 import { createReferralWorker, workflowsPath } from '../workers/temporal-worker.js';
 import type { FloorActivities } from './floor-workflows.js';
-import { benchEngineSecurity } from './kafka.js';
+import { benchEngineSecurity, type TransportName } from './kafka.js';
 import { repoRoot } from './stack.js';
 
 /** A payload key for this run only: the engine encrypts every payload, in the bench as in production. */
@@ -51,18 +51,23 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** The engine's worker and, optionally, its intake and actions bridges, assembled in this process as the integration tests do. */
+/**
+ * The engine's worker and, optionally, its intake and actions bridges, assembled in this process
+ * as the integration tests do; every Kafka client of it (bridges, publisher) on `transport`
+ * (SASL_SSL unless told), at `brokers`, that transport's listener.
+ */
 export async function startEngine(options: {
   connection: NativeConnection;
   client: Client;
   brokers: string;
+  transport?: TransportName;
   taskQueue: string;
   topics: Topics;
   policy: Policy;
   bridgeGroup?: string;
   actionsGroup?: string;
 }): Promise<Running> {
-  const kafka = createKafka({ brokers: [options.brokers], clientId: `bench-${options.taskQueue}`, logger: benchLogger, security: benchEngineSecurity() });
+  const kafka = createKafka({ brokers: [options.brokers], clientId: `bench-${options.taskQueue}`, logger: benchLogger, security: benchEngineSecurity(options.transport ?? 'SASL_SSL') });
   const publisher = createPublisher(kafka);
   await publisher.connect();
   const access = loadKafkaAccess();
@@ -118,6 +123,19 @@ export async function startEngine(options: {
   };
 }
 
+/**
+ * Starts one engine per lane at once (lane.engine set as each is up); when one fails, stops those
+ * that started and throws its error, so no engine of a failed scenario keeps polling.
+ */
+export async function startLanes<L extends { engine?: Running }>(lanes: readonly L[], start: (lane: L) => Promise<Running>): Promise<void> {
+  const outcomes = await Promise.allSettled(lanes.map(async (lane) => (lane.engine = await start(lane))));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(lanes.map((lane) => lane.engine?.stop()));
+    throw failed.reason;
+  }
+}
+
 /** A worker for the baseline workflows, in this process; `onActivity` hears every no-op activity. */
 export async function startFloorWorker(options: {
   connection: NativeConnection;
@@ -170,7 +188,7 @@ export class ChildEngine {
   constructor(env: Record<string, string>, entry = 'workers/engine.ts') {
     this.child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: repoRoot,
-      env: { ...process.env, PAYLOAD_KEYS: payloadKeysEnv, PAYLOAD_KEYS_FILE: '', PAYLOAD_ACTIVE_KEY: '', CODEC_SERVER_PORT: '0', ...env },
+      env: { ...process.env, PAYLOAD_KEYS: payloadKeysEnv, PAYLOAD_KEYS_FILE: '', PAYLOAD_ACTIVE_KEY: '', CODEC_SERVER_PORT: '0', WORKER_METRICS_ADDRESS: '127.0.0.1:0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {

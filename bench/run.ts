@@ -7,7 +7,7 @@ import type { BenchContext, Scenario } from './context.js';
 import { childEngines, dataConverter } from './engine.js';
 import { shippedPolicy } from './fixtures.js';
 import { intakeScenario } from './intake.js';
-import { BenchKafka } from './kafka.js';
+import { BenchKafka, watchConnections } from './kafka.js';
 import { lifecycleScenario } from './lifecycle.js';
 import { openReferralsScenario } from './open-referrals.js';
 import { figure, printTable, progress, writeResults, type Figure } from './report.js';
@@ -20,9 +20,12 @@ const scenarios: Scenario[] = [intakeScenario, actionsScenario, lifecycleScenari
 const usage = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
 
 Benchmarks the engine on its own local stack (scripts/stack.sh with STACK_DIR=${benchStack.dir},
-Temporal ${benchStack.temporalAddress}, Kafka ${benchStack.brokers}; wiped at start, stopped at the end),
-printing each figure beside a baseline measured in the same run. Figures go to stdout as a table
-and to bench/results/<timestamp>.json; progress goes to stderr.
+Temporal ${benchStack.temporalAddress}, Kafka ${benchStack.brokers} with SASL_SSL and the development-only
+PLAINTEXT listener on ${benchStack.plaintextBrokers}; wiped at start, stopped at the end),
+printing each figure beside a baseline measured in the same run. Scenarios 1 and 2 measure their
+main figures on both listeners, in rounds alternating between them, and print SASL_SSL / PLAINTEXT
+ratios with the load averages. Figures go to stdout as a table and to bench/results/<timestamp>.json;
+progress goes to stderr.
 
 options:
   --quick           smaller sizes, under 3 minutes (the full run takes under 20)
@@ -30,7 +33,8 @@ options:
   --help            this text
 
 environment: BENCH_STACK_DIR, BENCH_TEMPORAL_PORT, BENCH_TEMPORAL_UI_PORT, BENCH_KAFKA_PORT,
-BENCH_KAFKA_CONTROLLER_PORT move the bench stack elsewhere; BENCH_ENGINE_NODE_OPTIONS replaces the
+BENCH_KAFKA_CONTROLLER_PORT, BENCH_KAFKA_DEV_PLAINTEXT_PORT (default: the Kafka port + 3) move the
+bench stack elsewhere; BENCH_ENGINE_NODE_OPTIONS replaces the
 NODE_OPTIONS the engine process of scenario 3 gets (by default the image's, from the Dockerfile).`;
 
 function parse() {
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   stackStarted = true;
   await stackUp();
-  progress(`bench stack up: Temporal ${benchStack.temporalAddress}, Kafka ${benchStack.brokers}`);
+  progress(`bench stack up: Temporal ${benchStack.temporalAddress}, Kafka ${benchStack.brokers} (SASL_SSL) and ${benchStack.plaintextBrokers} (dev PLAINTEXT)`);
   const stackUpMs = performance.now() - t0;
 
   // The SDK's and its core's warnings go to stderr with the progress lines; stdout holds the table.
@@ -107,7 +111,10 @@ async function main(): Promise<void> {
   });
   const connection = await Connection.connect({ address: benchStack.temporalAddress });
   const nativeConnection = await NativeConnection.connect({ address: benchStack.temporalAddress });
-  const kafka = new BenchKafka(benchStack.brokers);
+  // Every Kafka socket and SASL login of this process counted per port, from here on.
+  watchConnections();
+  const kafka = new BenchKafka(benchStack.brokers, 'SASL_SSL');
+  const plaintextKafka = new BenchKafka(benchStack.plaintextBrokers, 'PLAINTEXT');
   const figures: Figure[] = [];
   const details: Record<string, unknown> = {};
   const ctx: BenchContext = {
@@ -118,6 +125,10 @@ async function main(): Promise<void> {
     floorClient: new Client({ connection }),
     connection: nativeConnection,
     kafka,
+    transports: {
+      SASL_SSL: { name: 'SASL_SSL', brokers: benchStack.brokers, port: Number(benchStack.ports.KAFKA_PORT), kafka },
+      PLAINTEXT: { name: 'PLAINTEXT', brokers: benchStack.plaintextBrokers, port: Number(benchStack.ports.KAFKA_DEV_PLAINTEXT_PORT), kafka: plaintextKafka },
+    },
     policy: await shippedPolicy(),
     figures,
     details,
@@ -145,6 +156,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await kafka.close();
+    await plaintextKafka.close();
     await nativeConnection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
     teardown();
@@ -156,7 +168,7 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'full',
     scenarios: chosen.map((s) => s.id),
     machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
-    stack: { dir: benchStack.dir, temporal: benchStack.temporalAddress, kafka: benchStack.brokers, upMs: Math.round(stackUpMs) },
+    stack: { dir: benchStack.dir, temporal: benchStack.temporalAddress, kafka: benchStack.brokers, kafkaDevPlaintext: benchStack.plaintextBrokers, upMs: Math.round(stackUpMs) },
     durationsMs: { ...durations, total: Math.round(performance.now() - t0) },
     loadAverage: loads,
     figures,

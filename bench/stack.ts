@@ -19,18 +19,30 @@ export const benchStack = {
     TEMPORAL_UI_PORT: process.env['BENCH_TEMPORAL_UI_PORT'] ?? '38233',
     KAFKA_PORT: process.env['BENCH_KAFKA_PORT'] ?? '39092',
     KAFKA_CONTROLLER_PORT: process.env['BENCH_KAFKA_CONTROLLER_PORT'] ?? '39093',
+    // The broker's development-only PLAINTEXT listener (every client a super user), beside SASL_SSL,
+    // so scenarios 1 and 2 measure what TLS and SCRAM cost in the same run. Kafka port + 3: +2 is
+    // the mTLS listener's default port, which the bench turns off but a developer's stack may use.
+    KAFKA_DEV_PLAINTEXT_PORT: process.env['BENCH_KAFKA_DEV_PLAINTEXT_PORT'] ?? String(Number(process.env['BENCH_KAFKA_PORT'] ?? '39092') + 3),
   },
   get temporalAddress(): string {
     return `127.0.0.1:${this.ports.TEMPORAL_PORT}`;
   },
+  /** The SASL_SSL listener (SCRAM-SHA-512): what the engine uses. */
   get brokers(): string {
     return `127.0.0.1:${this.ports.KAFKA_PORT}`;
+  },
+  /** The development-only PLAINTEXT listener, for the comparison only. */
+  get plaintextBrokers(): string {
+    return `127.0.0.1:${this.ports.KAFKA_DEV_PLAINTEXT_PORT}`;
   },
 };
 
 function stack(command: 'up' | 'down', quiet: boolean): void {
+  const ports = Object.values(benchStack.ports);
+  if (new Set(ports).size !== ports.length) throw new Error(`bench stack ports must be distinct: ${JSON.stringify(benchStack.ports)}`);
   const result = spawnSync('bash', [`${repoRoot}scripts/stack.sh`, command], {
-    // No mTLS listener: the bench's clients log in with SCRAM over TLS only.
+    // No mTLS listener: the bench's clients log in with SCRAM over TLS, or use the dev PLAINTEXT
+    // listener for the comparison.
     env: { ...process.env, ...benchStack.ports, KAFKA_MTLS_PORT: 'off', STACK_DIR: benchStack.dir },
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
     encoding: 'utf8',
