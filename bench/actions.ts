@@ -26,6 +26,7 @@ import {
   transportNames,
   withoutLatencies,
   type BenchTransport,
+  type Comparison,
   type Pass,
   type RoundInfo,
 } from './transports.js';
@@ -41,6 +42,13 @@ import {
  * highest rate held 60 s with p99 under 1 s, on SASL_SSL.
  */
 export const actionsScenario: Scenario = { id: 'actions', number: 2, title: 'agency action round trip', run };
+
+/** An action's time by leg, over a round. */
+interface Legs {
+  produce: Summary;
+  bridge: Summary;
+  answer: Summary;
+}
 
 interface Step {
   rate: number;
@@ -59,6 +67,9 @@ interface Lane {
   producer: BenchProducer;
   routed: Set<string>;
   answeredAt: Map<string, number>;
+  /** When the bridge built each answer (its `ce_time`, this machine's clock) and when the bench's send of the action was acknowledged. */
+  builtAt: Map<string, number>;
+  ackedAt: Map<string, number>;
   /** Answers other than "accepted", by rejection code (and the first message of each). */
   rejected: Record<string, { count: number; message: string }>;
   referrals: ReferralDetectedV1[];
@@ -90,6 +101,8 @@ async function run(ctx: BenchContext): Promise<void> {
       producer: await ctx.transports[name].kafka.producer(),
       routed: new Set(),
       answeredAt: new Map(),
+      builtAt: new Map(),
+      ackedAt: new Map(),
       rejected: {},
       referrals: [],
       used: 0,
@@ -106,6 +119,8 @@ async function run(ctx: BenchContext): Promise<void> {
       else if (type?.startsWith('referral.action.') && r.value) {
         const answer = JSON.parse(r.value.toString()) as { actionId: string; outcome: string; reason?: { code: string; message: string } };
         lane.answeredAt.set(answer.actionId, answer.outcome === 'ACCEPTED' ? r.at : -1);
+        const built = Date.parse(r.headers['ce_time'] ?? '');
+        if (Number.isFinite(built)) lane.builtAt.set(answer.actionId, built);
         if (answer.outcome !== 'ACCEPTED') {
           const code = answer.reason?.code ?? answer.outcome;
           lane.rejected[code] = { count: (lane.rejected[code]?.count ?? 0) + 1, message: lane.rejected[code]?.message ?? answer.reason?.message ?? '' };
@@ -167,19 +182,34 @@ async function run(ctx: BenchContext): Promise<void> {
     await waitUntil(() => [...sentAt.keys()].filter((id) => lane.answeredAt.has(id)).length, (n) => n === sentAt.size, 60_000, 200);
     return [...sentAt].filter(([id]) => (lane.answeredAt.get(id) ?? -1) > 0).map(([id, at]) => lane.answeredAt.get(id)! - at);
   };
+  /**
+   * Where an action's time went: the bench's produce until acknowledged (acks=-1), then until the
+   * bridge built the answer (its fetch, the Temporal update), then until the bench read the answer
+   * (the bridge's publish, the bench's fetch).
+   */
+  const legsOf = (lane: Lane, sentAt: Map<string, number>): Legs => {
+    const ids = [...sentAt.keys()].filter((id) => (lane.answeredAt.get(id) ?? -1) > 0 && lane.builtAt.has(id) && lane.ackedAt.has(id));
+    return {
+      produce: summarize(ids.map((id) => lane.ackedAt.get(id)! - sentAt.get(id)!)),
+      bridge: summarize(ids.map((id) => lane.builtAt.get(id)! - lane.ackedAt.get(id)!)),
+      answer: summarize(ids.map((id) => lane.answeredAt.get(id)! - lane.builtAt.get(id)!)),
+    };
+  };
   /** Acknowledgements at a fixed rate, each to its own open referral. */
-  const step = async (lane: Lane, rate: number, seconds: number): Promise<Step & { latencies: number[] }> => {
+  const step = async (lane: Lane, rate: number, seconds: number): Promise<Step & { latencies: number[]; legs: Legs }> => {
     const targets = await nextTargets(lane, Math.round(rate * seconds));
     const sentAt = new Map<string, number>();
     await Promise.all(
       await paced(rate, targets.length, async (i) => {
         const record = actionTo(lane, targets[i]!.referralId);
-        sentAt.set(`ack-${targets[i]!.referralId}`, Date.now());
+        const id = `ack-${targets[i]!.referralId}`;
+        sentAt.set(id, Date.now());
         await lane.producer.send(record);
+        lane.ackedAt.set(id, Date.now());
       }),
     );
     const latencies = await answered(lane, sentAt);
-    return { rate, seconds: targets.length / rate, latency: summarize(latencies), answered: latencies.length, sent: sentAt.size, latencies };
+    return { rate, seconds: targets.length / rate, latency: summarize(latencies), answered: latencies.length, sent: sentAt.size, latencies, legs: legsOf(lane, sentAt) };
   };
   /** `count` acknowledgements sent at once: answers per second from the send to the last answer. */
   const burst = async (lane: Lane, count: number): Promise<Pass> => {
@@ -197,7 +227,7 @@ async function run(ctx: BenchContext): Promise<void> {
     return { perSec: (latencies.length * 1000) / spanMs, latency: summarize(latencies), done: latencies.length, of: sentAt.size, spanMs, latencies };
   };
 
-  type MainRound = Step & { latencies: number[]; info: RoundInfo };
+  type MainRound = Step & { latencies: number[]; legs: Legs; info: RoundInfo };
   type BurstRound = Pass & { info: RoundInfo };
   const mainRounds: MainRound[] = [];
   const burstRounds: BurstRound[] = [];
@@ -235,7 +265,7 @@ async function run(ctx: BenchContext): Promise<void> {
           ctx.log(`rate search stopped before ${rate}/s: out of time`);
           break;
         }
-        const { latencies: _latencies, ...s } = await step(sasl, rate, 60);
+        const { latencies: _latencies, legs: _legs, ...s } = await step(sasl, rate, 60);
         search.push(s);
         if (s.seconds < 60) {
           ctx.log(`rate search stopped at ${rate}/s: only ${s.sent} referrals could be opened in time`);
@@ -296,6 +326,12 @@ async function run(ctx: BenchContext): Promise<void> {
   const tput = compare(burstRounds, (r) => r.perSec);
   const p99 = compare(mainRounds, (r) => r.latency.p99);
   const p50 = compare(mainRounds, (r) => r.latency.p50);
+  const legs = Object.fromEntries(
+    (['produce', 'bridge', 'answer'] as const).map((leg) => [leg, { p50: compare(mainRounds, (r) => r.legs[leg].p50), p99: compare(mainRounds, (r) => r.legs[leg].p99) }]),
+  ) as Record<keyof Legs, { p50: Comparison; p99: Comparison }>;
+  const legText = (['produce', 'bridge', 'answer'] as const)
+    .map((leg) => `${{ produce: 'produce until acked', bridge: 'then bridge fetch + update', answer: 'then publish + read' }[leg]} p50 ${legs[leg].p50.sasl} vs ${legs[leg].p50.plaintext}, p99 ${legs[leg].p99.sasl} vs ${legs[leg].p99.plaintext} ms`)
+    .join('; ');
   ctx.figures.push(
     figure({ scenario: s, name: `action → accepted answer p50 ${label}`, value: first.latency.p50, unit: 'ms', baseline: { name: 'client update, no-op', value: floor.latency.p50 } }),
     figure({
@@ -332,6 +368,14 @@ async function run(ctx: BenchContext): Promise<void> {
     }),
     figure({
       scenario: s,
+      name: `p99 SASL_SSL / plaintext by leg: bridge fetch + update + answer built, at ${main.rate}/s`,
+      value: legs.bridge.p99.sasl,
+      unit: 'ms',
+      baseline: { name: 'PLAINTEXT', value: legs.bridge.p99.plaintext },
+      note: `means of rounds, ${legText}`,
+    }),
+    figure({
+      scenario: s,
       name: 'load average (1 min) during the transport rounds, mean',
       value: load.mean,
       unit: '',
@@ -359,7 +403,7 @@ async function run(ctx: BenchContext): Promise<void> {
     referralsOpened: { SASL_SSL: sasl.referrals.length, PLAINTEXT: lanes[PLAIN].referrals.length },
     rejected: { SASL_SSL: sasl.rejected, PLAINTEXT: lanes[PLAIN].rejected },
     transports: {
-      compared: { throughput: tput, p99, p50 },
+      compared: { throughput: tput, p99, p50, legs },
       load,
       SASL_SSL: { main: first, mainCost: mainCost(SASL), burst: withoutLatencies(bS), burstCost: burstCost(SASL), cpuMsPerAction: cS, socketsOpenedDuringRounds: conns(SASL) },
       PLAINTEXT: { main: P, mainCost: mainCost(PLAIN), burst: withoutLatencies(bP), burstCost: burstCost(PLAIN), cpuMsPerAction: cP, socketsOpenedDuringRounds: conns(PLAIN) },

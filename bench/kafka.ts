@@ -19,6 +19,8 @@ export interface Received {
   headers: Record<string, string>;
   /** Date.now() when this process received it. */
   at: number;
+  /** The record's Kafka timestamp (the producer's create time), ms. */
+  timestamp: number;
 }
 
 export interface ProduceRecord {
@@ -257,7 +259,7 @@ export class BenchKafka {
         const at = Date.now();
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = (Array.isArray(v) ? v[0] : v)!.toString();
-        onRecord({ topic, key: message.key?.toString() ?? null, value: message.value, headers, at });
+        onRecord({ topic, key: message.key?.toString() ?? null, value: message.value, headers, at, timestamp: Number(message.timestamp) });
       },
     });
     await joined;

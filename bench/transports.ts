@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { connectionCounts, connectionsBetween, requestTotal, type BenchKafka, type ConnectionCounts, type TransportName } from './kafka.js';
@@ -38,6 +39,21 @@ export const load1 = (): number => round(loadavg()[0]!, 2);
 
 export type CpuMs = Record<keyof ReturnType<typeof cpuNow>, number>;
 
+/** The broker JVM's garbage collections so far (`jstat -gc`): count and seconds, young and all; undefined without jstat. */
+function brokerGc(): { young: number; youngS: number; all: number; allS: number } | undefined {
+  try {
+    const pid = readFileSync(`${benchStack.dir}/pids/kafka.pid`, 'utf8').trim();
+    const out = spawnSync('jstat', ['-gc', pid], { encoding: 'utf8', timeout: 5_000 });
+    const [head, values] = (out.stdout ?? '').trim().split('\n').map((l) => l.trim().split(/\s+/));
+    if (!head || !values) return undefined;
+    const v = (name: string) => Number(values[head.indexOf(name)]);
+    const gc = { young: v('YGC'), youngS: v('YGCT'), all: v('YGC') + v('FGC') + (head.includes('CGC') ? v('CGC') : 0), allS: v('GCT') };
+    return Object.values(gc).every(Number.isFinite) ? gc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The whole machine's busy CPU time so far (user, nice, system, irq, softirq, steal; all cores), ms, from /proc/stat. */
 function machineBusyMs(): number {
   try {
@@ -68,12 +84,15 @@ export interface RoundInfo {
   connections?: ConnectionCounts;
   /** Requests on each listener during the round (the other transport's engine idles meanwhile, polling). */
   requestsByTransport: Record<TransportName, number>;
+  /** The broker's garbage collections during the round (from jstat, read just outside the round): count and pause ms. */
+  brokerGc?: { collections: number; pauseMs: number };
 }
 
 const portOf = (name: TransportName): number => Number(name === 'SASL_SSL' ? benchStack.ports.KAFKA_PORT : benchStack.ports.KAFKA_DEV_PLAINTEXT_PORT);
 
 /** Runs `work` as one round on `transport` (undefined: the Temporal floor) and says what the round cost. */
 export async function inRound<T>(transport: BenchTransport | undefined, work: () => Promise<T>): Promise<{ result: T; info: RoundInfo }> {
+  const gc0 = transport ? brokerGc() : undefined;
   const startedAt = new Date().toISOString();
   const atStart = load1();
   const cpu0 = cpuNow();
@@ -96,6 +115,8 @@ export async function inRound<T>(transport: BenchTransport | undefined, work: ()
     othersShare: round(othersCpuMs / Math.max(1, ms * cpus().length), 3),
     requestsByTransport: { SASL_SSL: 0, PLAINTEXT: 0 },
   };
+  const gc1 = gc0 ? brokerGc() : undefined;
+  if (gc0 && gc1) info.brokerGc = { collections: gc1.all - gc0.all, pauseMs: Math.round((gc1.allS - gc0.allS) * 1000) };
   for (const t of transportNames) {
     const c = connectionsBetween(conn0[t], connectionCounts(portOf(t)));
     info.requestsByTransport[t] = requestTotal(c);
@@ -175,13 +196,19 @@ export const orderText = (rounds: ReadonlyArray<{ info: RoundInfo }>): string =>
 export function costOf(rounds: ReadonlyArray<{ info: RoundInfo; done: number }>, name: TransportName) {
   const done = Math.max(1, rounds.reduce((s, r) => s + r.done, 0));
   const own = rounds.reduce((s, r) => s + r.info.requestsByTransport[name], 0);
-  return { requestsPerItem: round(own / done, 1), othersShare: othersShareOver(rounds) };
+  const gc = rounds.map((r) => r.info.brokerGc).filter((g): g is NonNullable<RoundInfo['brokerGc']> => g !== undefined);
+  return {
+    requestsPerItem: round(own / done, 1),
+    othersShare: othersShareOver(rounds),
+    brokerGc: gc.length ? { collections: gc.reduce((x, g) => x + g.collections, 0), pauseMs: gc.reduce((x, g) => x + g.pauseMs, 0) } : null,
+  };
 }
 
 /** The costOf() of both transports, as a note. */
 export function costNote(s: ReturnType<typeof costOf>, p: ReturnType<typeof costOf>, item: string): string {
   const pct = (v: number) => `${Math.round(v * 100)}%`;
-  return `Kafka requests per ${item} on its listener ${s.requestsPerItem} vs ${p.requestsPerItem}; other processes took ${pct(s.othersShare)} vs ${pct(p.othersShare)} of the cores`;
+  const gc = (c: ReturnType<typeof costOf>) => (c.brokerGc ? `${c.brokerGc.collections} (${c.brokerGc.pauseMs} ms)` : '—');
+  return `Kafka requests per ${item} on its listener ${s.requestsPerItem} vs ${p.requestsPerItem}; broker GCs ${gc(s)} vs ${gc(p)}; other processes took ${pct(s.othersShare)} vs ${pct(p.othersShare)} of the cores`;
 }
 
 /** A figure of both transports from their rounds: the mean over each transport's rounds, and the S/P ratio of each adjacent pair. */
