@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { describeIssues } from '../config/errors.js';
-import { decodeCloudEvent, encodeCloudEvent } from '../messaging/cloudevents.js';
+import { decodeCloudEvent } from '../messaging/cloudevents.js';
 import { consume, type ConsumerRun, type KafkaConnection, type Publisher, type RecordContext } from '../messaging/kafka.js';
 import type { InboundRecord, OutboundRecord } from '../messaging/records.js';
 import { ActionEvent, actionEventTypes, resolveAction, type ActionTrack } from '../schemas/actions.js';
@@ -10,6 +10,7 @@ import { AgencyCode, ReferralId } from '../schemas/common.js';
 import type { ActionAcceptedV1, ActionAnswerType, ActionRejectedV1, ActionRejectionCode, ActionRejectionReason } from '../schemas/notifications.js';
 import { justiceWorkflowId, protectionWorkflowId } from '../workflows/messages.js';
 import type { DeadLetterReason, DeadLetters } from './dead-letters.js';
+import { answerRecord } from './answers.js';
 import { assertedByOf, checkActor, describeSender, type SenderDirectory } from './senders.js';
 import { referralWorkflowId } from './intake.js';
 import { retryTransient, ShutdownAbandon } from './retry.js';
@@ -265,18 +266,6 @@ async function bounded<T>(client: Client, ctx: RecordContext, timeoutMs: number,
     clearTimeout(timer);
     clearInterval(ticker);
   }
-}
-
-function answerRecord(topic: string, source: string, type: ActionAnswerType, actionId: string, subject: string, data: ActionAcceptedV1 | ActionRejectedV1): OutboundRecord {
-  return encodeCloudEvent(topic, {
-    // Deterministic: a redelivered action is answered with the same id, so the agency can drop the copy.
-    id: `${actionId}/answer`,
-    source,
-    type,
-    subject,
-    time: new Date().toISOString(),
-    data,
-  });
 }
 
 interface RawAction {

@@ -1,9 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { describeIssues } from '../config/errors.js';
-import { decodeCloudEvent, encodeCloudEvent } from '../messaging/cloudevents.js';
+import { decodeCloudEvent } from '../messaging/cloudevents.js';
 import type { Publisher, RecordContext } from '../messaging/kafka.js';
 import type { ActionRejectedV1 } from '../schemas/notifications.js';
+import { answerRecord } from './answers.js';
 import { checkIntakeSource, type SenderDirectory } from './senders.js';
 import type { InboundRecord } from '../messaging/records.js';
 import { IntakeEvent } from '../schemas/cloudevents.js';
@@ -95,14 +96,7 @@ async function answerRefusal(
     outcome: 'REJECTED',
     reason: { code: 'ACTOR_MISMATCH', message: check.message, field: check.field },
   };
-  const out = encodeCloudEvent(topic, {
-    id: `${event.id}/answer`,
-    source: deps.source ?? 'urn:referral-engine:intake-bridge',
-    type: 'referral.action.rejected.v1',
-    subject: event.data.referralId,
-    time: new Date().toISOString(),
-    data,
-  });
+  const out = answerRecord(topic, deps.source ?? 'urn:referral-engine:intake-bridge', 'referral.action.rejected.v1', event.id, event.data.referralId, data);
   await retryTransient(() => deps.publisher.publish([out]), { ctx, onRetry });
 }
 

@@ -13,7 +13,7 @@ import type { Topics } from '../../config/env.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { referralStateQuery } from '../../workflows/messages.js';
 import { clientCertFile, clientKeyFile } from '../support/broker-clients.js';
-import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
+import { shippedTopics, shippedTopicsEnv, startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { intakeTopicOf, kafkajsAuth, notifyTopicOf } from '../support/test-kafka.js';
@@ -22,7 +22,7 @@ const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const security = inject('kafkaSecurity');
 const run = uniqueId('mtls');
-const topics: Topics = { intake: 'referrals.intake', actions: 'referrals.actions', deadLetter: 'referrals.dead-letter', events: 'referrals.events', notifyPrefix: 'referrals.notify.' };
+const topics: Topics = shippedTopics;
 const keyBase64 = randomBytes(32).toString('base64');
 
 describe('the engine connected by client certificates (mTLS)', () => {
@@ -51,13 +51,7 @@ describe('the engine connected by client certificates (mTLS)', () => {
         ...cert('INTAKE', 'engine-intake'),
         ...cert('ACTIONS', 'engine-actions'),
         ...cert('PUBLISHER', 'engine-publisher'),
-        KAFKA_TOPIC_INTAKE: topics.intake,
-        KAFKA_TOPIC_ACTIONS: topics.actions,
-        KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter,
-        KAFKA_TOPIC_EVENTS: topics.events,
-        KAFKA_TOPIC_NOTIFY_PREFIX: topics.notifyPrefix,
-        KAFKA_INTAKE_GROUP: 'referral-engine-intake',
-        KAFKA_ACTIONS_GROUP: 'referral-engine-actions',
+        ...shippedTopicsEnv(),
         PAYLOAD_KEYS: `mtls:${keyBase64}`,
         WORKER_METRICS_ADDRESS: '0',
         CODEC_SERVER_PORT: '0',

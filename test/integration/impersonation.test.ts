@@ -16,7 +16,7 @@ import type { OutboundRecord } from '../../messaging/records.js';
 import { intakeRecord } from '../../scripts/intake-event.js';
 import { ActionRejectedV1 } from '../../schemas/notifications.js';
 import { referralStateQuery } from '../../workflows/messages.js';
-import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
+import { shippedTopics, shippedTopicsEnv, startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
 import { actionsTopicOf, intakeTopicOf, kafkajsAuth, notifyTopicOf } from '../support/test-kafka.js';
@@ -24,8 +24,7 @@ import { actionsTopicOf, intakeTopicOf, kafkajsAuth, notifyTopicOf } from '../su
 const temporalAddress = inject('temporalAddress');
 const brokers = inject('kafkaBrokers');
 const run = uniqueId('imp');
-/** The shipped names: the ACL table is written for them. */
-const topics: Topics = { intake: 'referrals.intake', actions: 'referrals.actions', deadLetter: 'referrals.dead-letter', events: 'referrals.events', notifyPrefix: 'referrals.notify.' };
+const topics: Topics = shippedTopics;
 const keyBase64 = randomBytes(32).toString('base64');
 const keyRing = new KeyRing('imp', { imp: Buffer.from(keyBase64, 'base64') });
 
@@ -64,13 +63,7 @@ describe('impersonation over Kafka, with the broker authenticating every client'
       brokers,
       env: {
         ENGINE_ROLES: 'worker,bridge',
-        KAFKA_TOPIC_INTAKE: topics.intake,
-        KAFKA_TOPIC_ACTIONS: topics.actions,
-        KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter,
-        KAFKA_TOPIC_EVENTS: topics.events,
-        KAFKA_TOPIC_NOTIFY_PREFIX: topics.notifyPrefix,
-        KAFKA_INTAKE_GROUP: 'referral-engine-intake',
-        KAFKA_ACTIONS_GROUP: 'referral-engine-actions',
+        ...shippedTopicsEnv(),
         // The engine's own principals, each allowed only what its part needs.
         KAFKA_INTAKE_USERNAME: 'engine-intake',
         KAFKA_ACTIONS_USERNAME: 'engine-actions',

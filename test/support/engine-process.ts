@@ -66,3 +66,28 @@ export async function startEngineProcess(options: { run: string; temporalAddress
   }
   return { output, stop };
 }
+
+/** The shipped topic names: the ACL table is written for them (config/kafka-access.ts). */
+export const shippedTopics = {
+  intake: 'referrals.intake',
+  actions: 'referrals.actions',
+  deadLetter: 'referrals.dead-letter',
+  events: 'referrals.events',
+  notifyPrefix: 'referrals.notify.',
+};
+
+/**
+ * Variables of an engine process on the shipped topics and consumer groups, the ones the ACL
+ * table grants the engine's own principals (tests of the trust boundary run the engine so).
+ */
+export function shippedTopicsEnv(): Record<string, string> {
+  return {
+    KAFKA_TOPIC_INTAKE: shippedTopics.intake,
+    KAFKA_TOPIC_ACTIONS: shippedTopics.actions,
+    KAFKA_TOPIC_DEAD_LETTER: shippedTopics.deadLetter,
+    KAFKA_TOPIC_EVENTS: shippedTopics.events,
+    KAFKA_TOPIC_NOTIFY_PREFIX: shippedTopics.notifyPrefix,
+    KAFKA_INTAKE_GROUP: 'referral-engine-intake',
+    KAFKA_ACTIONS_GROUP: 'referral-engine-actions',
+  };
+}

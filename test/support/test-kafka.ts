@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { allTopics, loadKafkaAccess, senderTopics, type Sender } from '../../config/kafka-access.js';
 import type { Topics } from '../../config/env.js';
 import type { KafkaSecurity } from '../../messaging/kafka.js';
 import { AgencyCode } from '../../schemas/common.js';
+import { caPem, passwordOf } from './broker-clients.js';
 
 /**
  * The test stack's broker speaks SASL_SSL with SCRAM-SHA-512 and enforces ACLs
@@ -18,11 +18,8 @@ export interface PrincipalCredentials {
 }
 
 export function stackCredentials(principal = 'admin'): PrincipalCredentials {
-  const { caFile, credentialsFile } = inject('kafkaSecurity');
-  const passwords = JSON.parse(readFileSync(credentialsFile, 'utf8')) as Record<string, string>;
-  const password = passwords[principal];
-  if (!password) throw new Error(`${credentialsFile} has no password for principal "${principal}"`);
-  return { username: principal, password, ca: readFileSync(caFile, 'utf8') };
+  const security = inject('kafkaSecurity');
+  return { username: principal, password: passwordOf(security, principal), ca: caPem(security) };
 }
 
 /** kafkajs `ssl` and `sasl` options of a principal (for the tests' own plain kafkajs clients). */
