@@ -16,6 +16,7 @@ import { referralMemo } from '../workflows/memo.js';
 import type { ReferralWorkflowInput } from '../workflows/types.js';
 import type { DeadLetters } from './dead-letters.js';
 import { retryTransient } from './retry.js';
+import { referralWorkflowId } from '../workflows/ids.js';
 
 export interface IntakeDeps {
   client: Client;
@@ -33,9 +34,7 @@ export interface IntakeDeps {
 
 export type IntakeOutcome = 'started' | 'duplicate' | 'dead-lettered';
 
-export function referralWorkflowId(referralId: string): string {
-  return `referral-${referralId}`;
-}
+export { referralWorkflowId };
 
 /**
  * Handles one intake record: a valid `referral.detected.v1` starts the referral's workflow

@@ -68,9 +68,5 @@ export const reintegrationPlanUpdate = defineUpdate<ProtectionState, [Reintegrat
 export const completeTaskUpdate = defineUpdate<ProtectionState, [CompleteTaskAction]>('completePartnerTask');
 export const followUpUpdate = defineUpdate<ProtectionState, [FollowUpAction]>('recordFollowUp');
 
-export function justiceWorkflowId(referralId: string): string {
-  return `referral-${referralId}-justice`;
-}
-export function protectionWorkflowId(referralId: string): string {
-  return `referral-${referralId}-protection`;
-}
+// The workflow id rules live in workflows/ids.ts.
+export { justiceWorkflowId, protectionWorkflowId } from './ids.js';
