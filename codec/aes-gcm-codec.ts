@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 // CommonJS package: the default import is its module.exports.
 import proto from '@temporalio/proto';
 
@@ -15,6 +15,15 @@ export const KEY_ID_METADATA = 'encryption-key-id';
  */
 export const KDF_METADATA = 'encryption-kdf';
 export const HKDF_V1 = 'hkdf-sha256/v1';
+/**
+ * Metadata naming the workflow a payload belongs to (from the SDK's serialization context), so a
+ * codec server can tell which referral a payload is part of without decrypting it. It is bound to
+ * the ciphertext as associated data: moved to another workflow's id, the payload fails to decrypt.
+ * Absent (payloads from before it, or encoded without a context): no associated data.
+ */
+export const WORKFLOW_ID_METADATA = 'encryption-workflow-id';
+/** Workflow ids are at most 1000 characters (Temporal's default limit); anything else is not tagged. */
+const MAX_WORKFLOW_ID = 1000;
 
 /** What a subkey is for: each purpose gets its own key, derived from each key of the ring. */
 export type SubkeyPurpose = 'payload' | 'dead-letter' | 'dead-letter-headers';
@@ -156,15 +165,17 @@ export class KeyRing {
 export class AesGcmCodec implements PayloadCodec {
   constructor(private readonly keyRing: KeyRing) {}
 
-  async encode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => this.encrypt(payload));
+  async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    const workflowId = context?.workflowId;
+    const tag = workflowId && workflowId.length <= MAX_WORKFLOW_ID ? workflowId : undefined;
+    return payloads.map((payload) => this.encrypt(payload, tag));
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => this.decrypt(payload));
   }
 
-  private encrypt(payload: Payload): Payload {
+  private encrypt(payload: Payload, workflowId: string | undefined): Payload {
     const keyId = this.keyRing.activeKeyId;
     const key = this.keyRing.subkey(keyId, 'payload')!;
     const plaintext = PayloadMessage.encode(payload).finish();
@@ -173,14 +184,14 @@ export class AesGcmCodec implements PayloadCodec {
         encoding: textEncoder.encode(ENCRYPTED_ENCODING),
         [KEY_ID_METADATA]: textEncoder.encode(keyId),
         [KDF_METADATA]: textEncoder.encode(HKDF_V1),
+        ...(workflowId !== undefined ? { [WORKFLOW_ID_METADATA]: textEncoder.encode(workflowId) } : {}),
       },
-      data: gcmEncrypt(key, plaintext),
+      data: gcmEncrypt(key, plaintext, workflowId !== undefined ? workflowAad(workflowId) : undefined),
     };
   }
 
   private decrypt(payload: Payload): Payload {
-    const encoding = payload.metadata?.['encoding'];
-    if (!encoding || textDecoder.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+    if (!isEncryptedPayload(payload)) return payload;
     const keyIdBytes = payload.metadata?.[KEY_ID_METADATA];
     if (!keyIdBytes) throw new PayloadEncryptionError(`encrypted payload has no "${KEY_ID_METADATA}" metadata`, 'MISSING_KEY_ID');
     const keyId = textDecoder.decode(keyIdBytes);
@@ -198,13 +209,14 @@ export class AesGcmCodec implements PayloadCodec {
         keyId,
       );
     }
-    const plaintext = gcmDecrypt(key, payload.data ?? new Uint8Array());
+    const workflowId = payloadWorkflowId(payload);
+    const plaintext = gcmDecrypt(key, payload.data ?? new Uint8Array(), workflowId !== undefined ? workflowAad(workflowId) : undefined);
     if (plaintext === 'TOO_SHORT') {
       throw new PayloadEncryptionError(`encrypted payload (key id "${keyId}") is too short to hold an iv and a tag`, 'MALFORMED_CIPHERTEXT', keyId);
     }
     if (plaintext === 'AUTHENTICATION_FAILED') {
       throw new PayloadEncryptionError(
-        `encrypted payload failed authentication with key id "${keyId}": it was altered, or that id now names another key`,
+        `encrypted payload failed authentication with key id "${keyId}": it was altered (or moved to another workflow's id), or that id now names another key`,
         'DECRYPTION_FAILED',
         keyId,
       );
@@ -215,4 +227,20 @@ export class AesGcmCodec implements PayloadCodec {
       throw new PayloadEncryptionError(`decrypted payload (key id "${keyId}") is not a protobuf Payload`, 'MALFORMED_CIPHERTEXT', keyId);
     }
   }
+}
+
+/** The workflow an encrypted payload says it belongs to (metadata, readable without the key), if any. */
+export function payloadWorkflowId(payload: Payload): string | undefined {
+  const bytes = payload.metadata?.[WORKFLOW_ID_METADATA];
+  return bytes ? textDecoder.decode(bytes) : undefined;
+}
+
+/** Whether a payload is one this codec encrypted. */
+export function isEncryptedPayload(payload: Payload): boolean {
+  const encoding = payload.metadata?.['encoding'];
+  return encoding !== undefined && encoding !== null && textDecoder.decode(encoding) === ENCRYPTED_ENCODING;
+}
+
+function workflowAad(workflowId: string): Uint8Array {
+  return textEncoder.encode(`referral-engine/payload/v1/workflow-id/${workflowId}`);
 }

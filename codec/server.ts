@@ -234,7 +234,10 @@ function parseBody(body: Buffer): Payload[] {
   }
   const invalid = (field: string, message: string) => new HttpError(400, { error: { code: 'INVALID_PAYLOADS', field, message } });
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('(body)', 'expected an object { "payloads": [...] }');
-  const list = (json as { payloads?: unknown }).payloads;
+  const unknown = Object.keys(json).find((k) => k !== 'payloads');
+  if (unknown !== undefined) throw invalid(unknown, 'unknown field: the body holds only "payloads"');
+  // proto3 JSON leaves an empty list out: the CLI posts `{}` to encode a query without arguments.
+  const list = (json as { payloads?: unknown }).payloads ?? [];
   if (!Array.isArray(list)) throw invalid('payloads', 'expected an array');
   if (list.length > MAX_PAYLOADS) throw invalid('payloads', `at most ${MAX_PAYLOADS} payloads`);
   return list.map((item: unknown, i) => {

@@ -124,6 +124,8 @@ describe('payload encryption against the real Temporal server', () => {
     const inputPayload = started.input!.payloads![0]!;
     expect(Buffer.from(inputPayload.metadata!['encoding']!).toString()).toBe(ENCRYPTED_ENCODING);
     expect(Buffer.from(inputPayload.metadata!['encryption-key-id']!).toString()).toBe('it-1');
+    // It names its workflow (metadata, bound to the ciphertext), so a codec server can tell whose it is.
+    expect(Buffer.from(inputPayload.metadata!['encryption-workflow-id']!).toString()).toBe(workflowId);
     const encrypted = payloadsOf(history.events).filter((p) => Buffer.from(p.metadata!['encoding'] ?? []).toString() === ENCRYPTED_ENCODING);
     expect(encrypted.length).toBeGreaterThanOrEqual(3); // input, activity input, activity result at least
     for (const p of payloadsOf(history.events)) expect(Buffer.from(p.data!).includes(Buffer.from(victim))).toBe(false);
@@ -152,6 +154,12 @@ describe('payload encryption against the real Temporal server', () => {
     const throughCodec = await temporalCli(['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--codec-endpoint', codecServer.endpoint]);
     expect(throughCodec).not.toContain(Buffer.from(ENCRYPTED_ENCODING).toString('base64'));
     expect(haystackOf(throughCodec).includes(Buffer.from(victim))).toBe(true);
+
+    // A query through the codec server: the CLI posts `{}` to /codec/encode for a query without
+    // arguments, then decodes the answer.
+    const queried = await temporalCli(['workflow', 'query', '--workflow-id', workflowId, '--type', 'referralState', '--output', 'json', '--codec-endpoint', codecServer.endpoint]);
+    expect(queried).toContain(referral.referralId);
+    expect(queried).not.toContain(Buffer.from(ENCRYPTED_ENCODING).toString('base64'));
 
     await withCodec.workflow.getHandle(workflowId).terminate('codec test done');
   });

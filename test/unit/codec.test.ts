@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AesGcmCodec, ENCRYPTED_ENCODING, KDF_METADATA, KEY_ID_METADATA, KeyRing, PayloadEncryptionError } from '../../codec/aes-gcm-codec.js';
+import { AesGcmCodec, ENCRYPTED_ENCODING, KDF_METADATA, KEY_ID_METADATA, KeyRing, PayloadEncryptionError, WORKFLOW_ID_METADATA, payloadWorkflowId } from '../../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../../codec/data-converter.js';
 import { defaultPayloadKeysFile, loadKeyRing } from '../../codec/keys.js';
 import { sha256Hex, startCodecServer, type CodecServer } from '../../codec/server.js';
@@ -107,6 +107,25 @@ describe('AesGcmCodec', () => {
     await expect(codec.decode([{ ...encrypted!, data: data.subarray(0, 20) }])).rejects.toThrow(/too short/);
     // Same key id, other key bytes: also refused.
     await expect(new AesGcmCodec(new KeyRing('k1', { k1: k2 })).decode([encrypted!])).rejects.toThrow(/failed authentication/);
+  });
+
+  it('names the workflow a payload belongs to (from the serialization context) and binds that name to the ciphertext', async () => {
+    const workflowId = `referral-${input.referral.referralId}-justice`;
+    const [forWorkflow] = await codec.encode([toPayload(input)], { type: 'workflow', namespace: 'default', workflowId });
+    expect(payloadWorkflowId(forWorkflow!)).toBe(workflowId);
+    expect(fromPayload((await codec.decode([forWorkflow!]))[0]!)).toEqual(input);
+    // An activity's payloads carry the workflow that scheduled it.
+    const [forActivity] = await codec.encode([toPayload(input)], { type: 'activity', namespace: 'default', workflowId, activityId: '1', isLocal: false });
+    expect(payloadWorkflowId(forActivity!)).toBe(workflowId);
+    // Without a context (the codec server's encode, older SDK paths): no name, and still a round trip.
+    const [untagged] = await codec.encode([toPayload(input)]);
+    expect(untagged!.metadata![WORKFLOW_ID_METADATA]).toBeUndefined();
+    expect(fromPayload((await codec.decode([untagged!]))[0]!)).toEqual(input);
+    // Moved to another referral's workflow, or stripped of its name: authentication fails.
+    const moved = { ...forWorkflow!, metadata: { ...forWorkflow!.metadata, [WORKFLOW_ID_METADATA]: new TextEncoder().encode('referral-OTHER-2026-1') } };
+    await expect(codec.decode([moved])).rejects.toThrow(/failed authentication .*moved to another workflow/);
+    const { [WORKFLOW_ID_METADATA]: _dropped, ...rest } = forWorkflow!.metadata!;
+    await expect(codec.decode([{ ...forWorkflow!, metadata: rest }])).rejects.toThrow(/failed authentication/);
   });
 
   it('keeps key bytes out of JSON and inspect output', async () => {
@@ -334,6 +353,14 @@ describe('codec server (remote codec protocol over HTTP)', () => {
     await expect(startCodecServer({ codec, port: 0, host: '0.0.0.0', uiOrigin, logger: silent })).rejects.toThrow(/without authentication/);
   });
 
+  it('takes `{}` (proto3 JSON of an empty list, as the temporal CLI posts it for a query without arguments) as no payloads', async () => {
+    for (const path of ['/encode', '/decode']) {
+      const res = await post(open, path, {});
+      expect(res.status, path).toBe(200);
+      expect(await res.json(), path).toEqual({ payloads: [] });
+    }
+  });
+
   it('answers 413 to a body over the limit', async () => {
     const big = { payloads: [{ metadata: {}, data: Buffer.alloc(4096).toString('base64') }] };
     const res = await post(small, '/decode', big);
@@ -351,7 +378,8 @@ describe('codec server (remote codec protocol over HTTP)', () => {
     const shape = await post(open, '/decode', { payloads: [{ metadata: { encoding: 'not base64!' } }] });
     expect(shape.status).toBe(400);
     expect(await shape.json()).toMatchObject({ error: { code: 'INVALID_PAYLOADS', field: 'payloads[0].metadata.encoding' } });
-    expect(((await (await post(open, '/decode', { nothing: 1 })).json()) as { error: { field: string } }).error.field).toBe('payloads');
+    expect(((await (await post(open, '/decode', { nothing: 1 })).json()) as { error: { field: string } }).error.field).toBe('nothing');
+    expect(((await (await post(open, '/decode', { payloads: 'x' })).json()) as { error: { field: string } }).error.field).toBe('payloads');
     for (const path of ['/decodes', '/../decode', '']) expect((await post(open, path, { payloads: [] })).status, path).toBe(404);
     expect((await fetch(`${open.endpoint.replace('/codec', '')}/decode`, { method: 'POST', headers: json, body: '{"payloads":[]}' })).status).toBe(404);
     const get = await fetch(`${open.endpoint}/decode`);
