@@ -39,7 +39,7 @@ SLF4J_VERSION="1.7.36"
 SEARCH_ATTRIBUTES=(
   ReferralStage=Keyword CaseType=Keyword LeadAgency=Keyword Province=Keyword
   District=Keyword Priority=Keyword SlaBreached=Bool NextDeadline=Datetime
-  Parties=KeywordList
+  Parties=KeywordList PartnerTasksOpen=KeywordList
 )
 READY_TIMEOUT_S="${STACK_READY_TIMEOUT:-60}"
 STOP_TIMEOUT_S=20

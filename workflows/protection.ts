@@ -51,6 +51,7 @@ import {
   DistrictKey,
   LeadAgencyKey,
   NextDeadlineKey,
+  PartnerTasksOpenKey,
   PriorityKey,
   ProvinceKey,
   SlaBreachedKey,
@@ -112,6 +113,12 @@ const DAY_MS = 86_400_000;
  * not a calendar month: deterministic, independent of time zone and month length.
  */
 const FOLLOW_UP_MONTH_MS = 30 * DAY_MS;
+/**
+ * The track keeps PartnerTasksOpen current: the organisations with an open task while it is at
+ * TASKS, none otherwise. Asked only when the value would change, so a track started before it
+ * (whose history has no marker there) writes it from its first change after the deploy on.
+ */
+export const PARTNER_TASKS_OPEN_PATCH = 'protection-partner-tasks-open';
 
 export async function protectionWorkflow(input: ProtectionInput): Promise<ProtectionOutcome> {
   const { policy, routing, carried } = input;
@@ -198,6 +205,8 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
 
   // --- search attributes and the parent's view of this track ---
   const lastAttributes = new Map<string, string>();
+  /** PartnerTasksOpen as last written, joined ('' for none: the attribute is absent). */
+  let lastPartnerTasksOpen = '';
   let wantedSummary: TrackSummary | undefined;
   let sentSummary = '';
   let signalling = false;
@@ -217,6 +226,11 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
     if (lastAttributes.get(StageKey.name) !== stageValue) updates.push({ key: StageKey, value: stageValue });
     if (lastAttributes.get(SlaBreachedKey.name) !== String(breached)) updates.push({ key: SlaBreachedKey, value: breached });
     if (lastAttributes.get(NextDeadlineKey.name) !== nextValue) updates.push({ key: NextDeadlineKey, value: next ?? null });
+    const open = openTaskOrganisations();
+    if (open.join(',') !== lastPartnerTasksOpen && patched(PARTNER_TASKS_OPEN_PATCH)) {
+      lastPartnerTasksOpen = open.join(',');
+      updates.push({ key: PartnerTasksOpenKey, value: open.length > 0 ? open : null });
+    }
     if (updates.length > 0) {
       lastAttributes.set(StageKey.name, stageValue);
       lastAttributes.set(SlaBreachedKey.name, String(breached));
@@ -267,6 +281,12 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
       sla: sla.view(),
       timeline,
     };
+  }
+
+  /** Partners with a task they can still complete: only at TASKS (a stopped track's tasks are closed). */
+  function openTaskOrganisations(): string[] {
+    if (stage !== 'TASKS') return [];
+    return unique(tasks.filter((t) => t.status === 'OPEN').map((t) => t.partner)).sort();
   }
 
   function partnerOrganisations(): string[] {

@@ -16,6 +16,11 @@ export const SlaBreachedKey: SearchAttributeKey<'BOOL'> = { name: 'SlaBreached',
 export const NextDeadlineKey: SearchAttributeKey<'DATETIME'> = { name: 'NextDeadline', type: 'DATETIME' };
 /** Agency codes that are party to the referral: an agency's API view filters on it. */
 export const PartiesKey: SearchAttributeKey<'KEYWORD_LIST'> = { name: 'Parties', type: 'KEYWORD_LIST' };
+/**
+ * Partner organisations with an open task on the referral's protection track (set on the track's
+ * workflow, absent when none): `/partner/tasks` lists an organisation's referrals by it.
+ */
+export const PartnerTasksOpenKey: SearchAttributeKey<'KEYWORD_LIST'> = { name: 'PartnerTasksOpen', type: 'KEYWORD_LIST' };
 
 /** name=TYPE pairs as `temporal server start-dev --search-attribute` takes them. */
 export const searchAttributeDefinitions: ReadonlyArray<SearchAttributeKey<'KEYWORD' | 'BOOL' | 'DATETIME' | 'KEYWORD_LIST'>> = [
@@ -28,4 +33,5 @@ export const searchAttributeDefinitions: ReadonlyArray<SearchAttributeKey<'KEYWO
   SlaBreachedKey,
   NextDeadlineKey,
   PartiesKey,
+  PartnerTasksOpenKey,
 ];

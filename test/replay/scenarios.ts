@@ -20,6 +20,7 @@ import {
   reintegrationPlanUpdate,
   trialUpdateUpdate,
 } from '../../workflows/messages.js';
+import { PartnerTasksOpenKey } from '../../workflows/search-attributes.js';
 import { startReferral } from '../../bridge/intake.js';
 import { detected, shippedPolicy, workflowInput } from '../support/fixtures.js';
 
@@ -133,6 +134,42 @@ async function actionIdsCarried(client: Client, taskQueue: string, skip: (ms: nu
   return [handle.workflowId, justice.workflowId, protection.workflowId];
 }
 
+/**
+ * After 'protection-partner-tasks-open': the protection track keeps PartnerTasksOpen (the partner
+ * organisations with an open task). A plan with tasks for IOM and SSDO, then SSDO's task done (the
+ * attribute shrinks to IOM in an upsert of its own). Stored open: IOM's task and clock still run.
+ */
+async function partnerTasksOpen(client: Client, taskQueue: string): Promise<string[]> {
+  const referral = detected({ referralId: 'HIST-PARTNER-TASKS-1' });
+  const fia: Actor = { actorId: 'fia-6', agency: 'FIA', role: 'OFFICER' };
+  const swd: Actor = { actorId: 'swd-5', agency: 'SWD', role: 'OFFICER' };
+  const ssdo: Actor = { actorId: 'ssdo-1', agency: 'PARTNER', role: 'PARTNER', organisation: 'SSDO' };
+  await startReferral({ client, taskQueue, policy: shippedPolicy() }, referral, { eventId: `detected-${referral.referralId}`, source: 'urn:test' });
+  const handle = client.workflow.getHandle(`referral-${referral.referralId}`);
+  await untilStage(handle, 'SCREENING');
+  await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fia }] });
+  await handle.executeUpdate(completeScreeningUpdate, {
+    args: [{ actor: fia, outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: false, consent: 'GIVEN' }],
+  });
+  const protection = client.workflow.getHandle(protectionWorkflowId(referral.referralId));
+  await until(async () => (await protection.query(protectionStateQuery)).stage === 'PLANNING');
+  await protection.executeUpdate(reintegrationPlanUpdate, {
+    args: [
+      {
+        actor: swd,
+        partner: 'IOM',
+        tasks: [
+          { taskId: 'shelter-1', kind: 'SHELTER', partner: 'SSDO' },
+          { taskId: 'liv-1', kind: 'LIVELIHOOD', partner: 'IOM' },
+        ],
+      },
+    ],
+  });
+  await protection.executeUpdate(completeTaskUpdate, { args: [{ actor: ssdo, taskId: 'shelter-1', outcome: 'DONE' }] });
+  await until(async () => (await protection.describe()).typedSearchAttributes.get(PartnerTasksOpenKey)?.join(',') === 'IOM');
+  return [handle.workflowId, protection.workflowId];
+}
+
 async function untilStage(handle: { query: (q: typeof referralStateQuery) => Promise<{ stage: string }> }, stage: string) {
   for (let i = 0; i < 200; i++) {
     if ((await handle.query(referralStateQuery)).stage === stage) return;
@@ -202,6 +239,10 @@ export const scenarios: Scenario[] = [
   {
     name: 'v3-action-ids-carried-tracks-continued',
     run: actionIdsCarried,
+  },
+  {
+    name: 'v4-partner-tasks-open-one-partner-done',
+    run: partnerTasksOpen,
   },
 ];
 

@@ -36,6 +36,7 @@ const EXPECTED_SEARCH_ATTRIBUTES: Record<string, string> = {
   SlaBreached: 'Bool',
   NextDeadline: 'Datetime',
   Parties: 'KeywordList',
+  PartnerTasksOpen: 'KeywordList',
 };
 
 /** The cluster profile's components (scripts/cluster.sh COMPONENTS) and the compose service of each. */

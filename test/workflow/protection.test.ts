@@ -20,8 +20,8 @@ import {
   reintegrationPlanUpdate,
   stopTrackSignal,
 } from '../../workflows/messages.js';
-import { protectionWorkflow } from '../../workflows/protection.js';
-import { NextDeadlineKey, SlaBreachedKey, StageKey } from '../../workflows/search-attributes.js';
+import { PARTNER_TASKS_OPEN_PATCH, protectionWorkflow } from '../../workflows/protection.js';
+import { NextDeadlineKey, PartnerTasksOpenKey, SlaBreachedKey, StageKey } from '../../workflows/search-attributes.js';
 import type { ProtectionInput, ProtectionState } from '../../workflows/types.js';
 import { detected, shippedPolicy } from '../support/fixtures.js';
 import { RecordingPublisher } from '../support/recording-publisher.js';
@@ -330,6 +330,58 @@ describe('protection workflow (time-skipping)', () => {
     for (const note of NOTES) expect(JSON.stringify(description.searchAttributes)).not.toContain(note.slice(0, 20));
     expect(await attributes(handle)).toMatchObject({ stage: 'PROTECTION:FOLLOW_UP', breached: false });
     await stop(handle);
+  });
+
+  it('keeps PartnerTasksOpen to the organisations with an open task, written only when it changes', async () => {
+    const { handle } = await start();
+    const open = async () => (await handle.describe()).typedSearchAttributes.get(PartnerTasksOpenKey);
+    expect(await open()).toBeUndefined();
+    await handle.executeUpdate(reintegrationPlanUpdate, {
+      args: [
+        {
+          actor: swd(),
+          partner: 'SSDO',
+          tasks: [
+            { taskId: 't1', kind: 'SHELTER', partner: 'SSDO' },
+            { taskId: 't2', kind: 'MEDICAL', partner: 'IOM' },
+            { taskId: 't3', kind: 'LEGAL_AID', partner: 'SSDO' },
+          ],
+        },
+      ],
+    });
+    await waitFor(async () => (await open())?.length === 2);
+    expect(await open()).toEqual(['IOM', 'SSDO']);
+    // SSDO still has t3 open: nothing to write.
+    await handle.executeUpdate(completeTaskUpdate, { args: [{ actor: partner('SSDO'), taskId: 't1', outcome: 'DONE' }] });
+    await handle.executeUpdate(completeTaskUpdate, { args: [{ actor: partner('SSDO'), taskId: 't3', outcome: 'NOT_POSSIBLE' }] });
+    await waitFor(async () => (await open())?.length === 1);
+    expect(await open()).toEqual(['IOM']);
+    await handle.executeUpdate(completeTaskUpdate, { args: [{ actor: partner('IOM'), taskId: 't2', outcome: 'DONE' }] });
+    await waitFor(async () => (await state(handle)).stage === 'FOLLOW_UP');
+    await waitFor(async () => (await open()) === undefined);
+
+    const history = await handle.fetchHistory();
+    const written = (history.events ?? []).flatMap((e) => {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+      return fields && PartnerTasksOpenKey.name in fields ? [String(Buffer.from(fields[PartnerTasksOpenKey.name]!.data ?? []))] : [];
+    });
+    expect(written).toEqual(['["IOM","SSDO"]', '["IOM"]', expect.anything()]);
+    const patches = (history.events ?? []).flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+      return data ? [(JSON.parse(String(Buffer.from(data))) as { id: string }).id] : [];
+    });
+    expect(patches.filter((id) => id === PARTNER_TASKS_OPEN_PATCH)).toHaveLength(1);
+    await Worker.runReplayHistory({ workflowBundle, replayName: 'partner-tasks-open' }, history);
+    await stop(handle);
+  });
+
+  it('clears PartnerTasksOpen when the track stops with tasks open', async () => {
+    const { handle } = await start();
+    await handle.executeUpdate(reintegrationPlanUpdate, { args: [{ actor: swd(), partner: 'IOM', tasks: [{ taskId: 'med-1', kind: 'MEDICAL', partner: 'IOM' }] }] });
+    await waitFor(async () => (await handle.describe()).typedSearchAttributes.get(PartnerTasksOpenKey)?.length === 1);
+    await stop(handle);
+    expect((await handle.describe()).typedSearchAttributes.get(PartnerTasksOpenKey)).toBeUndefined();
+    expect((await state(handle)).tasks).toMatchObject([{ taskId: 'med-1', status: 'OPEN' }]);
   });
 
   it('notifies the partner organisation when its task deadline is breached', async () => {
