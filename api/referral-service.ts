@@ -9,6 +9,7 @@ import {
   referralPersonsQuery,
   referralStateQuery,
 } from '../workflows/messages.js';
+import { PartnerTasksOpenKey } from '../workflows/search-attributes.js';
 import type { JusticeState, PartnerTask, ProtectionState, ReferralState } from '../workflows/types.js';
 import type { Principal } from './auth.js';
 
@@ -79,35 +80,25 @@ export class ReferralService {
     // Raw visibility rows: the summary needs only search attributes (stored unencrypted), so a
     // row whose memo this process cannot decode does not break the whole list.
     const out: ReferralSummary[] = [];
-    let nextPageToken: Uint8Array | undefined;
-    do {
-      const page = await this.client.workflowService.listWorkflowExecutions({
-        namespace: this.client.options.namespace,
-        query: clauses.join(' AND '),
-        pageSize: Math.min(filter.limit, 1000),
-        ...(nextPageToken ? { nextPageToken } : {}),
+    for await (const raw of this.visibilityRows(clauses.join(' AND '), Math.min(filter.limit, 1000))) {
+      const sa = (name: string) => searchAttribute(raw.searchAttributes?.indexedFields?.[name]);
+      const deadline = sa('NextDeadline');
+      const breached = sa('SlaBreached');
+      out.push({
+        referralId: (raw.execution?.workflowId ?? '').replace(/^referral-/, ''),
+        status: statusName(raw.status),
+        stage: asString(sa('ReferralStage')),
+        caseType: asString(sa('CaseType')),
+        leadAgency: asString(sa('LeadAgency')),
+        province: asString(sa('Province')),
+        district: asString(sa('District')),
+        priority: asString(sa('Priority')),
+        ...(typeof breached === 'boolean' ? { slaBreached: breached } : {}),
+        ...(typeof deadline === 'string' ? { nextDeadline: new Date(deadline).toISOString() } : {}),
+        startedAt: timestampIso(raw.startTime),
       });
-      for (const raw of page.executions ?? []) {
-        const sa = (name: string) => searchAttribute(raw.searchAttributes?.indexedFields?.[name]);
-        const deadline = sa('NextDeadline');
-        const breached = sa('SlaBreached');
-        out.push({
-          referralId: (raw.execution?.workflowId ?? '').replace(/^referral-/, ''),
-          status: statusName(raw.status),
-          stage: asString(sa('ReferralStage')),
-          caseType: asString(sa('CaseType')),
-          leadAgency: asString(sa('LeadAgency')),
-          province: asString(sa('Province')),
-          district: asString(sa('District')),
-          priority: asString(sa('Priority')),
-          ...(typeof breached === 'boolean' ? { slaBreached: breached } : {}),
-          ...(typeof deadline === 'string' ? { nextDeadline: new Date(deadline).toISOString() } : {}),
-          startedAt: timestampIso(raw.startTime),
-        });
-        if (out.length >= filter.limit) return out;
-      }
-      nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
-    } while (nextPageToken);
+      if (out.length >= filter.limit) return out;
+    }
     return out;
   }
 
@@ -132,17 +123,26 @@ export class ReferralService {
     };
   }
 
-  /** A partner organisation's tasks across the open protection tracks. */
+  /**
+   * A partner organisation's tasks on the open protection tracks where it has a task open: one
+   * visibility list (PartnerTasksOpen, kept by each track) and a query to each track it returns,
+   * however many referrals are open.
+   */
   async partnerTasks(organisation: string): Promise<PartnerTaskView[]> {
+    const query = [`WorkflowType = 'protectionWorkflow'`, `ExecutionStatus = 'Running'`, `${PartnerTasksOpenKey.name} = ${quote(organisation)}`].join(' AND ');
     const ids: string[] = [];
-    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running'` })) ids.push(wf.workflowId);
+    for await (const raw of this.visibilityRows(query, PARTNER_TASKS_PAGE)) if (raw.execution?.workflowId) ids.push(raw.execution.workflowId);
     // One track that cannot answer (no worker for its task queue, say) must not hide every other task.
-    const states = await Promise.allSettled(ids.map((id) => this.client.workflow.getHandle(id).query(protectionStateQuery)));
+    const states = await allSettledPooled(ids, PARTNER_TASKS_QUERIES_IN_FLIGHT, (id) => this.client.workflow.getHandle(id).query(protectionStateQuery));
     const out: PartnerTaskView[] = [];
     for (const settled of states) {
       if (settled.status !== 'fulfilled') continue;
       const state = settled.value;
-      for (const task of state.tasks.filter((t) => t.partner === organisation)) out.push({ referralId: state.referralId, stage: state.stage, ...task });
+      const own = state.tasks.filter((t) => t.partner === organisation);
+      // Visibility trails the workflow: a track whose last open task for this organisation was
+      // just completed may still be listed, and is left out as it will be once the list catches up.
+      if (state.stage !== 'TASKS' || !own.some((t) => t.status === 'OPEN')) continue;
+      for (const task of own) out.push({ referralId: state.referralId, stage: state.stage, ...task });
     }
     return out.sort((a, b) => a.dueBy.localeCompare(b.dueBy));
   }
@@ -156,6 +156,21 @@ export class ReferralService {
     return this.client.workflow.getHandle(workflowId).executeUpdate(updateName, { args: [payload], ...(updateId ? { updateId } : {}) });
   }
 
+  /** Raw visibility rows of a list query, page after page (memos left encoded). */
+  private async *visibilityRows(query: string, pageSize: number): AsyncGenerator<VisibilityRow> {
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await this.client.workflowService.listWorkflowExecutions({
+        namespace: this.client.options.namespace,
+        query,
+        pageSize,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
+      yield* page.executions ?? [];
+      nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+  }
+
   private async optionalQuery<T>(workflowId: string, query: { name: string }): Promise<T | undefined> {
     try {
       return (await this.client.workflow.getHandle(workflowId).query(query.name)) as T;
@@ -166,12 +181,36 @@ export class ReferralService {
   }
 }
 
+/** Visibility rows per page of the partner's list. */
+const PARTNER_TASKS_PAGE = 500;
+/** Queries to protection tracks at once: each may load (replay) a workflow on a worker. */
+const PARTNER_TASKS_QUERIES_IN_FLIGHT = 32;
+
+/** Promise.allSettled over `items`, at most `inFlight` calls at a time, results in order. */
+async function allSettledPooled<T, R>(items: readonly T[], inFlight: number, call: (item: T) => Promise<R>): Promise<Array<PromiseSettledResult<R>>> {
+  const out = new Array<PromiseSettledResult<R>>(items.length);
+  let next = 0;
+  async function lane(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = { status: 'fulfilled', value: await call(items[i]!) };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(inFlight, items.length) }, lane));
+  return out;
+}
+
 /** Visibility query literal: values come from validated enums or agency codes; quotes are escaped anyway. */
 function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 type RawPayload = Parameters<typeof defaultPayloadConverter.fromPayload>[0];
+type VisibilityRow = NonNullable<Awaited<ReturnType<Client['workflowService']['listWorkflowExecutions']>>['executions']>[number];
 
 function searchAttribute(payload: RawPayload | null | undefined): unknown {
   if (!payload) return undefined;

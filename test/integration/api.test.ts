@@ -1,7 +1,8 @@
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { ApiApp } from '../../api/server.js';
 import type { ApiRole } from '../../config/identities.js';
+import { protectionWorkflowId } from '../../workflows/ids.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
 import { eventually } from '../support/kafka-harness.js';
@@ -19,7 +20,9 @@ const people: Array<{ id: string; agency: string; role: ApiRole; organisation?: 
   { id: 'nccia-officer', agency: 'NCCIA', role: 'officer' },
   { id: 'operator', agency: 'MOI', role: 'operator' },
   { id: 'admin', agency: 'MOI', role: 'admin' },
+  { id: 'swd-officer', agency: 'SWD', role: 'officer' },
   { id: 'iom', agency: 'PARTNER', role: 'partner', organisation: 'IOM' },
+  { id: 'ssdo', agency: 'PARTNER', role: 'partner', organisation: 'SSDO' },
 ];
 const { identities, auth } = testIdentities(people, 'test-key-');
 
@@ -137,6 +140,82 @@ describe('HTTP API with agency access control, on the real Temporal dev server',
     const detail = (await app.inject({ method: 'GET', url: `/referrals/${referral.referralId}`, headers: auth('fia-officer') })).json();
     expect(detail.referral.timeline.find((e: { action: string }) => e.action === 'DEADLINE_EXTENDED')).toMatchObject({ actor: 'fia-supervisor', agency: 'FIA', reason: 'interpreter needed' });
     expect((await act('fia-officer', 'register-case', { decision: 'REGISTERED' })).statusCode).toBe(404);
+  });
+
+  it('lists a partner\'s tasks with one visibility list and a query to each listed track only: referrals where it has a task open, until it completes the last', async () => {
+    const act = (who: string, referralId: string, name: string, payload: object) =>
+      app.inject({ method: 'POST', url: `/referrals/${referralId}/actions/${name}`, headers: auth(who), payload });
+    const [shared, ssdoOnly, unplanned] = [await submit(), await submit(), await submit()];
+    for (const { referralId } of [shared, ssdoOnly, unplanned]) {
+      expect((await act('fia-officer', referralId, 'acknowledge', {})).statusCode).toBe(200);
+      const screened = await act('fia-officer', referralId, 'complete-screening', { outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: false, consent: 'GIVEN' });
+      expect(screened.statusCode, screened.body).toBe(200);
+    }
+    const plan = (referralId: string, tasks: Array<{ taskId: string; kind: string; partner: string }>) =>
+      eventually(
+        () => act('swd-officer', referralId, 'reintegration-plan', { partner: tasks[0]!.partner, tasks }),
+        (res) => res.statusCode !== 404,
+        30_000,
+        `protection track of ${referralId} started`,
+      );
+    expect((await plan(shared.referralId, [{ taskId: 'T1', kind: 'SHELTER', partner: 'IOM' }, { taskId: 'T2', kind: 'MEDICAL', partner: 'SSDO' }])).statusCode).toBe(200);
+    expect((await plan(ssdoOnly.referralId, [{ taskId: 'S1', kind: 'LEGAL_AID', partner: 'SSDO' }])).statusCode).toBe(200);
+
+    type Task = { referralId: string; taskId: string; partner: string; status: string; stage: string; kind: string; dueBy: string };
+    const tasksOf = async (who: string) => {
+      const res = await app.inject({ method: 'GET', url: '/partner/tasks', headers: auth(who) });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { organisation: string; tasks: Task[] };
+    };
+    const mine = (list: Task[]) => list.filter((t) => [shared, ssdoOnly, unplanned].some((r) => r.referralId === t.referralId));
+    await eventually(async () => mine((await tasksOf('ssdo')).tasks), (l) => l.length === 2, 30_000, 'SSDO tasks listed');
+    const iom = await eventually(async () => await tasksOf('iom'), (b) => mine(b.tasks).length === 1, 30_000, 'IOM task listed');
+    expect(iom.organisation).toBe('IOM');
+    expect(mine(iom.tasks)).toEqual([{ referralId: shared.referralId, stage: 'TASKS', taskId: 'T1', kind: 'SHELTER', partner: 'IOM', status: 'OPEN', dueBy: expect.any(String) }]);
+
+    // One list call, and queries to the protection tracks it returned: not to the track without
+    // an IOM task, not to the one without a plan, not to any referral workflow.
+    const list = vi.spyOn(engine.client.workflowService, 'listWorkflowExecutions');
+    const handles = vi.spyOn(engine.client.workflow, 'getHandle');
+    try {
+      await tasksOf('iom');
+      expect(list).toHaveBeenCalledTimes(1);
+      expect(list.mock.calls[0]![0].query).toBe(`WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running' AND PartnerTasksOpen = 'IOM'`);
+      const queried = handles.mock.calls.map(([id]) => id);
+      expect(queried).toContain(protectionWorkflowId(shared.referralId));
+      expect(queried).not.toContain(protectionWorkflowId(ssdoOnly.referralId));
+      expect(queried).not.toContain(protectionWorkflowId(unplanned.referralId));
+      expect(queried.every((id) => id.endsWith('-protection'))).toBe(true);
+    } finally {
+      list.mockRestore();
+      handles.mockRestore();
+    }
+
+    // The organisation is the caller's: there is no way to ask for another's.
+    expect(mine((await app.inject({ method: 'GET', url: '/partner/tasks?organisation=SSDO', headers: auth('iom') })).json().tasks)).toHaveLength(1);
+
+    // IOM completes its only task: the referral leaves IOM's list (and its visibility row), SSDO keeps it.
+    expect((await act('iom', shared.referralId, 'complete-task', { taskId: 'T1', outcome: 'DONE' })).statusCode).toBe(200);
+    expect(mine((await tasksOf('iom')).tasks)).toEqual([]);
+    const visible = async (org: string) => {
+      const ids: string[] = [];
+      for await (const wf of engine.client.workflow.list({ query: `WorkflowType = 'protectionWorkflow' AND PartnerTasksOpen = '${org}'` })) ids.push(wf.workflowId);
+      return ids;
+    };
+    await eventually(() => visible('IOM'), (ids) => !ids.includes(protectionWorkflowId(shared.referralId)), 30_000, 'IOM gone from the attribute');
+    expect(await visible('SSDO')).toEqual(expect.arrayContaining([protectionWorkflowId(shared.referralId), protectionWorkflowId(ssdoOnly.referralId)]));
+    const ssdo = mine((await tasksOf('ssdo')).tasks);
+    expect(ssdo.map((t) => [t.referralId, t.taskId, t.status]).sort()).toEqual(
+      [
+        [shared.referralId, 'T2', 'OPEN'],
+        [ssdoOnly.referralId, 'S1', 'OPEN'],
+      ].sort(),
+    );
+
+    // SSDO's last task on the shared referral: that referral leaves its list too, the other stays.
+    expect((await act('ssdo', shared.referralId, 'complete-task', { taskId: 'T2', outcome: 'NOT_POSSIBLE' })).statusCode).toBe(200);
+    expect(mine((await tasksOf('ssdo')).tasks).map((t) => t.referralId)).toEqual([ssdoOnly.referralId]);
+    await eventually(() => visible('SSDO'), (ids) => !ids.includes(protectionWorkflowId(shared.referralId)), 30_000, 'SSDO gone from the attribute');
   });
 
   it('serves the OpenAPI document generated from the schemas', async () => {
