@@ -54,9 +54,15 @@ export function actionsTopicFor(topics: Topics, agency: string): string {
   return senderTopics(topics, { kind: 'agency', agency: code }).actions;
 }
 
-/** The bench stack's credentials of a principal (the broker speaks SASL_SSL with SCRAM-SHA-512). */
-function credentials(principal: string): { username: string; password: string; ca: string } {
-  const { caFile, credentialsFile } = benchKafkaFiles();
+/** Where a stack keeps its broker's CA and its principals' development passwords. */
+export interface KafkaFiles {
+  caFile: string;
+  credentialsFile: string;
+}
+
+/** A stack's credentials of a principal (the broker speaks SASL_SSL with SCRAM-SHA-512); the bench stack's unless told. */
+function credentials(principal: string, files: KafkaFiles = benchKafkaFiles()): { username: string; password: string; ca: string } {
+  const { caFile, credentialsFile } = files;
   const password = (JSON.parse(readFileSync(credentialsFile, 'utf8')) as Record<string, string>)[principal];
   if (!password) throw new Error(`${credentialsFile} has no password for principal "${principal}"`);
   return { username: principal, password, ca: readFileSync(caFile, 'utf8') };
@@ -179,9 +185,11 @@ export class BenchKafka {
   constructor(
     readonly brokers: string,
     readonly transport: TransportName = 'SASL_SSL',
-    principal = 'admin',
+    readonly principal = 'admin',
+    /** Another stack's CA and passwords (the cluster profile's); the bench stack's by default. */
+    files?: KafkaFiles,
   ) {
-    const c = transport === 'SASL_SSL' ? credentials(principal) : undefined;
+    const c = transport === 'SASL_SSL' ? credentials(principal, files) : undefined;
     this.kafka = new Kafka({
       clientId: 'referral-bench',
       brokers: brokers.split(','),
@@ -240,7 +248,9 @@ export class BenchKafka {
    * resolves once the group is joined, so what is produced next is read as soon as it lands.
    */
   async collect(topics: string[], onRecord: (r: Received) => void): Promise<Consumer> {
-    const consumer = this.kafka.consumer({ groupId: `bench-collector-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
+    // An agency's principal may only use groups named `<principal>.…` (config/kafka-access.ts).
+    const prefix = this.principal === 'admin' ? '' : `${this.principal}.`;
+    const consumer = this.kafka.consumer({ groupId: `${prefix}bench-collector-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
     await consumer.connect();
     // A consumer that cannot join (a crash kafkajs gives up on, a broker too loaded to answer) fails the scenario instead of hanging it.
     let timer: NodeJS.Timeout | undefined;

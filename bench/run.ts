@@ -11,6 +11,8 @@ import { BenchKafka, watchConnections } from './kafka.js';
 import { lifecycleScenario } from './lifecycle.js';
 import { openReferralsScenario } from './open-referrals.js';
 import { figure, printTable, progress, writeResults, type Figure } from './report.js';
+import { runClusterBench } from './cluster.js';
+import { benchCluster, clusterBuilt, clusterCommand, clusterTarget, devTarget, type ProfileTarget } from './profiles.js';
 import { benchStack, machineInfo, repoRoot, stackDown, stackUp } from './stack.js';
 import { round } from './stats.js';
 
@@ -18,6 +20,7 @@ import { round } from './stats.js';
 const scenarios: Scenario[] = [intakeScenario, actionsScenario, lifecycleScenario, openReferralsScenario];
 
 const usage = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
+       npm run bench -- --profile cluster [--quick]
 
 Benchmarks the engine on its own local stack (scripts/stack.sh with STACK_DIR=${benchStack.dir},
 Temporal ${benchStack.temporalAddress}, Kafka ${benchStack.brokers} with SASL_SSL and the development-only
@@ -27,23 +30,35 @@ main figures on both listeners, in rounds alternating between them, and print SA
 ratios with the load averages. Figures go to stdout as a table and to bench/results/<timestamp>.json;
 progress goes to stderr.
 
+With --profile cluster: scenarios 1 (intake) and 2 (action round trip) on the cluster profile
+(scripts/cluster.sh in ${benchCluster.dir}, port base ${benchCluster.portBase}: Temporal on
+PostgreSQL, three Kafka nodes) and on the bench stack in the same run, each with two engine
+processes as deployed (ENGINE_ROLES=worker,bridge), in rounds dev, cluster, cluster, dev, with
+cluster / dev ratios; then intake on the cluster with one engine replica and with two. Needs the
+cluster's Go builds (bash scripts/cluster.sh install; a cold build takes minutes). Both stacks are
+stopped at the end.
+
 options:
-  --quick           smaller sizes, under 3 minutes (the full run takes under 20)
+  --quick           smaller sizes, under 3 minutes (the full run takes under 20);
+                    with --profile cluster about 8 minutes (the full run about 15)
   --only <list>     scenarios by number or name: ${scenarios.map((s) => `${s.number}|${s.id}`).join(', ')}
+  --profile <name>  dev (the default: the four scenarios) or cluster (the comparison above)
   --help            this text
 
 environment: BENCH_STACK_DIR, BENCH_TEMPORAL_PORT, BENCH_TEMPORAL_UI_PORT, BENCH_KAFKA_PORT,
 BENCH_KAFKA_CONTROLLER_PORT, BENCH_KAFKA_DEV_PLAINTEXT_PORT (default: the Kafka port + 3) move the
-bench stack elsewhere; BENCH_ENGINE_NODE_OPTIONS replaces the
+bench stack elsewhere; BENCH_CLUSTER_STACK_DIR and BENCH_CLUSTER_PORT_BASE the bench's cluster; BENCH_ENGINE_NODE_OPTIONS replaces the
 NODE_OPTIONS the engine process of scenario 3 gets (by default the image's, from the Dockerfile).`;
 
 function parse() {
   try {
     const { values } = parseArgs({
-      options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+      options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'string', default: 'dev' }, help: { type: 'boolean', short: 'h', default: false } },
       strict: true,
     });
-    return values;
+    if (values.profile !== 'dev' && values.profile !== 'cluster') throw new Error(`--profile: expected dev or cluster, got "${values.profile}"`);
+    if (values.profile === 'cluster' && values.only !== undefined) throw new Error('--only: the cluster profile runs its own comparison of scenarios 1 and 2; leave --only out');
+    return values as typeof values & { profile: 'dev' | 'cluster' };
   } catch (err) {
     process.stderr.write(`bench: ${(err as Error).message}\n\n${usage}\n`);
     process.exit(2);
@@ -62,12 +77,21 @@ function select(only: string | undefined): Scenario[] {
 }
 
 let stackStarted = false;
+let clusterStarted = false;
 let stopping = false;
 /** Stops what the bench started: engine processes, then the stack. Safe to call twice. */
 function teardown(): void {
   if (stopping) return;
   stopping = true;
   for (const child of childEngines) child.kill();
+  if (clusterStarted) {
+    progress('stopping the bench cluster');
+    try {
+      clusterCommand(['down'], true);
+    } catch (err) {
+      progress(`cluster down failed: ${(err as Error).message} (run: STACK_DIR=${benchCluster.dir} CLUSTER_PORT_BASE=${benchCluster.portBase} bash scripts/cluster.sh down)`);
+    }
+  }
   if (stackStarted) {
     progress('stopping the bench stack');
     try {
@@ -84,7 +108,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${usage}\n`);
     return;
   }
-  const chosen = select(args.only);
   const quick = args.quick ?? false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -93,6 +116,8 @@ async function main(): Promise<void> {
       process.exit(130);
     });
   }
+  if (args.profile === 'cluster') return clusterMain(quick);
+  const chosen = select(args.only);
   const startedAt = new Date();
   const machine = machineInfo();
   progress(`${quick ? 'quick' : 'full'} run of ${chosen.map((s) => s.number).join(', ')} on ${machine.cores} cores, ${machine.memoryTotalMiB} MiB (load ${machine.loadAverageAtStart.join(' ')})`);
@@ -173,6 +198,50 @@ async function main(): Promise<void> {
     loadAverage: loads,
     figures,
     details,
+  });
+  progress(`figures written to ${file.replace(repoRoot, '')} (${((performance.now() - t0) / 1000).toFixed(0)} s in all)`);
+}
+
+/** `--profile cluster`: both stacks up, the comparison of bench/cluster.ts, both stopped. */
+async function clusterMain(quick: boolean): Promise<void> {
+  const startedAt = new Date();
+  const machine = machineInfo();
+  progress(`${quick ? 'quick' : 'full'} run on the cluster profile and the bench stack, ${machine.cores} cores, ${machine.memoryTotalMiB} MiB (load ${machine.loadAverageAtStart.join(' ')})`);
+  const t0 = performance.now();
+  if (!clusterBuilt()) progress('the cluster profile\'s Go builds are not cached: building them first (a cold build takes minutes)');
+  clusterCommand(['install']);
+  progress(`starting the bench stack in ${benchStack.dir}`);
+  stackStarted = true;
+  await stackUp();
+  progress(`bench stack up: Temporal ${benchStack.temporalAddress}, Kafka ${benchStack.brokers}; starting the cluster profile in ${benchCluster.dir}`);
+  clusterStarted = true;
+  const c0 = performance.now();
+  const cluster = clusterTarget();
+  const clusterUpMs = performance.now() - c0;
+  progress(`cluster up in ${(clusterUpMs / 1000).toFixed(0)} s; starting two engine processes on the bench stack`);
+  let dev: ProfileTarget | undefined;
+  let result: Awaited<ReturnType<typeof runClusterBench>>;
+  const m0 = performance.now();
+  try {
+    dev = await devTarget();
+    result = await runClusterBench({ quick, policy: await shippedPolicy(), dev, cluster, log: (m) => progress(`  ${m}`) });
+  } finally {
+    await dev?.stop();
+    progress('stopping the bench cluster');
+    await cluster.stop().catch((err: unknown) => progress(`cluster down failed: ${(err as Error).message}`));
+    clusterStarted = false;
+    teardown();
+  }
+  printTable(result.figures);
+  const file = writeResults(`${repoRoot}bench/results`, startedAt, {
+    startedAt: startedAt.toISOString(),
+    mode: quick ? 'quick' : 'full',
+    profile: 'cluster',
+    machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
+    stacks: { dev: { dir: benchStack.dir, temporal: benchStack.temporalAddress, kafka: benchStack.brokers }, cluster: { dir: benchCluster.dir, portBase: benchCluster.portBase, upMs: Math.round(clusterUpMs) } },
+    durationsMs: { measured: Math.round(performance.now() - m0), total: Math.round(performance.now() - t0) },
+    figures: result.figures,
+    details: result.details,
   });
   progress(`figures written to ${file.replace(repoRoot, '')} (${((performance.now() - t0) / 1000).toFixed(0)} s in all)`);
 }
