@@ -1,8 +1,14 @@
 import type { BenchContext, Scenario } from './context.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ReferralService } from '../api/referral-service.js';
+import { priorityOf } from '../domain/priority.js';
+import { routeCase } from '../domain/routing.js';
+import { protectionStateQuery, protectionWorkflowId, reintegrationPlanUpdate } from '../workflows/messages.js';
+import { PartnerTasksOpenKey } from '../workflows/search-attributes.js';
+import type { ProtectionInput } from '../workflows/types.js';
 import { ChildEngine, engineBundle, floorBundle, RUNNING_LINE } from './engine.js';
-import { leadOf, plainDetections, startReferral, withSla } from './fixtures.js';
+import { actor, leadOf, plainDetections, startReferral, withSla } from './fixtures.js';
 import { allTopics, benchTopics } from './kafka.js';
 import { figure } from './report.js';
 import { benchEngineSecurityEnv, benchStack, repoRoot, temporalDbBytes } from './stack.js';
@@ -15,11 +21,18 @@ import { pool, round, sleep, summarize, waitUntil } from './stats.js';
  * minute (each with a bench copy of the policy whose deadline is seconds away): how late the
  * breach notifications arrive on Kafka. Baselines come from a minimal worker process
  * (bench/floor-worker.ts): its idle RSS and start-up, minimal open workflows holding one timer,
- * and minimal timer workflows due at the same instants as the breaches.
+ * and minimal timer workflows due at the same instants as the breaches. With the referrals open,
+ * protection tracks with a partner task each: the p99 of the partner task list (`/partner/tasks`'s
+ * service call), against listing every track and querying each, as it was before PartnerTasksOpen.
  */
 export const openReferralsScenario: Scenario = { id: 'open-referrals', number: 3, title: 'many open referrals, deadlines in the same minute', run };
 
 const MiB = 1024;
+/** Partner organisations (config/kafka-access.json) the bench's tracks give their task to, in turn. */
+const PARTNERS = ['IOM', 'SSDO', 'ICMPD', 'IRARA'] as const;
+/** The organisation whose task list is measured. */
+const MEASURED_PARTNER = PARTNERS[0];
+
 /** The engine's default sticky cache (config/env.ts), set explicitly so the figures can name it. */
 const CACHE_SIZE = 450;
 
@@ -137,6 +150,8 @@ async function run(ctx: BenchContext): Promise<void> {
     await sleep(3_000);
     const loaded = a.memory();
     const dbAfter = temporalDbBytes();
+    // Worker A answers the tracks' queries: the partner task list is measured while it runs.
+    results['partnerTasks'] = await partnerTasks(ctx, taskQueue, `T${stamp}`, ctx.quick ? 100 : 1000, ctx.quick ? 20 : 50);
     await a.stop();
 
     // --- baseline: minimal open workflows, one timer each, on the minimal worker, sampled the same way ---
@@ -267,6 +282,75 @@ async function run(ctx: BenchContext): Promise<void> {
   report(ctx, results as unknown as Results);
 }
 
+interface PartnerTaskResults {
+  tracks: number;
+  partnerTracks: number;
+  tasksReturned: number;
+  openSeconds: number;
+  service: ReturnType<typeof summarize>;
+  list: ReturnType<typeof summarize>;
+  everyTrack: ReturnType<typeof summarize>;
+}
+
+/**
+ * `tracks` protection tracks started as a referral's screening starts them (their parent is absent:
+ * a track carries on when it cannot signal it), each given a one-task plan for the next of
+ * PARTNERS. Then `calls` partner task lists for MEASURED_PARTNER, one after another, through the
+ * API's own ReferralService; the visibility list alone; and the way before PartnerTasksOpen
+ * (every running track listed and queried at once), fewer times since each call queries all.
+ */
+async function partnerTasks(ctx: BenchContext, taskQueue: string, prefix: string, tracks: number, calls: number): Promise<PartnerTaskResults> {
+  const t0 = Date.now();
+  await pool(plainDetections(prefix, tracks), 16, async (referral, i) => {
+    const routing = routeCase(ctx.policy, referral.facts);
+    if (routing.status !== 'ROUTED') throw new Error(`bench referral ${referral.referralId} does not route`);
+    const input: ProtectionInput = {
+      referralId: referral.referralId,
+      parentWorkflowId: `referral-${referral.referralId}`,
+      policy: ctx.policy,
+      urgent: false,
+      priority: priorityOf(referral.facts.flags),
+      province: referral.facts.location.province,
+      district: referral.facts.location.district,
+      routing,
+      victimAtRisk: false,
+      identifiedAt: new Date().toISOString(),
+    };
+    const handle = await ctx.client.workflow.start('protectionWorkflow', { workflowId: protectionWorkflowId(referral.referralId), taskQueue, args: [input] });
+    const partner = PARTNERS[i % PARTNERS.length]!;
+    await handle.executeUpdate(reintegrationPlanUpdate, { args: [{ actor: actor('SWD'), partner, tasks: [{ taskId: 't1', kind: 'SHELTER', partner }] }] });
+  });
+  const openSeconds = (Date.now() - t0) / 1000;
+  const partnerTracks = Math.ceil(tracks / PARTNERS.length);
+  const query = `WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running' AND ${PartnerTasksOpenKey.name} = '${MEASURED_PARTNER}'`;
+  const listed = () => ctx.client.workflowService.listWorkflowExecutions({ namespace: ctx.client.options.namespace, query, pageSize: 1000 });
+  // Visibility trails the upserts by a moment: measure once it shows every track the bench opened.
+  await waitUntil(async () => (await listed()).executions?.length ?? 0, (n) => n >= partnerTracks, 60_000, 500);
+  const service = new ReferralService(ctx.client, { client: ctx.client, taskQueue, policy: ctx.policy }, { url: '', namespace: ctx.client.options.namespace });
+  const timed = async <T>(times: number, call: () => Promise<T>) => {
+    const ms: number[] = [];
+    let last: T | undefined;
+    for (let i = 0; i < times; i++) {
+      const start = performance.now();
+      last = await call();
+      ms.push(performance.now() - start);
+    }
+    return { ms, last: last! };
+  };
+  const viaService = await timed(calls, () => service.partnerTasks(MEASURED_PARTNER));
+  const viaList = await timed(calls, listed);
+  const everyTrack = await timed(Math.max(3, Math.round(calls / 10)), async () => {
+    const ids: string[] = [];
+    for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running'` })) ids.push(wf.workflowId);
+    const states = await Promise.allSettled(ids.map((id) => ctx.client.workflow.getHandle(id).query(protectionStateQuery)));
+    return states.flatMap((s) => (s.status === 'fulfilled' ? s.value.tasks.filter((t) => t.partner === MEASURED_PARTNER) : []));
+  });
+  const tasksReturned = viaService.last.length;
+  ctx.log(`partner tasks: ${tasksReturned} ${MEASURED_PARTNER} tasks of ${tracks} tracks; p99 ${round(summarize(viaService.ms).p99)} ms (every track queried: ${round(summarize(everyTrack.ms).p99)} ms)`);
+  if (everyTrack.last.length !== tasksReturned) ctx.log(`partner tasks: the way before found ${everyTrack.last.length} tasks, the list ${tasksReturned}`);
+  return { tracks, partnerTracks, tasksReturned, openSeconds, service: summarize(viaService.ms), list: summarize(viaList.ms), everyTrack: summarize(everyTrack.ms) };
+}
+
 interface Results {
   target: number;
   open: number;
@@ -278,6 +362,7 @@ interface Results {
   db: { before: number; after: number; floorOpen: number; floorBefore: number; floorAfter: number };
   startup: { running: number; probeRouted?: number; minimal?: number; fromSource?: number; fromSourceBundled?: number; fromSourceRssKiB?: number };
   deadlines: { m: number; mWanted: number; received: number; spreadMs: number; startsDoneBy: number } & Record<'breach' | 'fired' | 'floor', ReturnType<typeof summarize>>;
+  partnerTasks: PartnerTaskResults;
 }
 
 function report(ctx: BenchContext, r: Results): void {
@@ -285,6 +370,7 @@ function report(ctx: BenchContext, r: Results): void {
   const mib = (kib: number | undefined) => (kib === undefined ? null : kib / MiB);
   const { idle, loaded, floorIdle, floorLoaded } = r.memory;
   const d = r.deadlines;
+  const pt = r.partnerTasks;
   const window = `${d.received} deadlines in ${round(d.spreadMs / 1000)} s`;
   ctx.figures.push(
     figure({ scenario: s, name: 'worker RSS, idle', value: mib(idle?.rssKiB), unit: 'MiB', baseline: { name: 'minimal worker idle', value: mib(floorIdle?.rssKiB) } }),
@@ -349,6 +435,23 @@ function report(ctx: BenchContext, r: Results): void {
         `fired by the workflow p50 ${d.fired.p50} ms, p99 ${d.fired.p99} ms after the deadline (workflow clock)` +
         (d.m < d.mWanted ? `; ${d.m} of ${d.mWanted} deadlines (cut to what this machine starts in time)` : '') +
         (d.startsDoneBy > 0 ? `; the last start ended ${round(d.startsDoneBy / 1000)} s into the window` : ''),
+    }),
+    figure({
+      scenario: s,
+      name: `/partner/tasks p99 with ${r.open} referrals and ${pt.tracks} protection tracks open`,
+      value: pt.service.p99,
+      unit: 'ms',
+      baseline: { name: 'every track listed and queried (before)', value: pt.everyTrack.p99 },
+      note:
+        `${MEASURED_PARTNER}: ${pt.tasksReturned} tasks on ${pt.partnerTracks} tracks; one visibility list + ${pt.partnerTracks} queries, p50 ${round(pt.service.p50)} ms over ${pt.service.n} calls ` +
+        `(before: ${pt.tracks} queries, p50 ${round(pt.everyTrack.p50)} ms over ${pt.everyTrack.n} calls); tracks opened in ${round(pt.openSeconds)} s`,
+    }),
+    figure({
+      scenario: s,
+      name: `/partner/tasks: its visibility list alone p99 (PartnerTasksOpen = '${MEASURED_PARTNER}')`,
+      value: pt.list.p99,
+      unit: 'ms',
+      note: `p50 ${round(pt.list.p50)} ms over ${pt.list.n} calls, ${pt.partnerTracks} rows`,
     }),
   );
   ctx.details['openReferrals'] = r;
