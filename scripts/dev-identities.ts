@@ -5,12 +5,13 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { sha256Hex } from '../api/auth.js';
+import { AgencyCode } from '../schemas/common.js';
 import { IdentitiesFile, JWT_DEFAULT_AUDIENCE, JWT_DEV_ISSUER, type ApiRole, type Identity } from '../config/identities.js';
 
 /**
- * Development identities for the local stack: one per agency role the demo needs. Writes the
- * hashed identities (what the API reads) and, separately, the plain keys for the developer
- * (mode 600); and a local token-signing key: an Ed25519 key pair whose private JWK is kept beside
+ * Development identities for the local stack: an officer and a supervisor of every agency and
+ * committee, the operator, the admin and two partners' caseworkers. Writes the hashed identities
+ * (what the API reads) and, separately, the plain keys for the developer (mode 600); and a local token-signing key: an Ed25519 key pair whose private JWK is kept beside
  * them (mode 600) and whose public JWKS the API verifies tokens with (API_JWKS_FILE, set by
  * `npm start`). Never overwrites: keys stay the same across restarts.
  *
@@ -18,14 +19,11 @@ import { IdentitiesFile, JWT_DEFAULT_AUDIENCE, JWT_DEV_ISSUER, type ApiRole, typ
  * key, for curl and the CLI: `TOKEN=$(npx tsx scripts/dev-identities.ts --token fia-officer)`.
  */
 const people: Array<{ id: string; agency: string; role: ApiRole; organisation?: string }> = [
-  { id: 'fia-officer', agency: 'FIA', role: 'officer' },
-  { id: 'fia-supervisor', agency: 'FIA', role: 'supervisor' },
-  { id: 'nccia-officer', agency: 'NCCIA', role: 'officer' },
-  { id: 'police-officer', agency: 'POLICE', role: 'officer' },
-  { id: 'swd-officer', agency: 'SWD', role: 'officer' },
-  { id: 'pta-officer', agency: 'PTA', role: 'officer' },
-  { id: 'beoe-officer', agency: 'BEOE', role: 'officer' },
-  { id: 'prosecution-officer', agency: 'PROSECUTION', role: 'officer' },
+  // An officer and a supervisor for every agency and committee, so that each can try its own
+  // supervisor-only actions as well as its officers' (`nccia-supervisor`, `ahtc-p-supervisor`, …).
+  ...AgencyCode.options
+    .filter((agency) => agency !== 'PARTNER')
+    .flatMap((agency) => (['officer', 'supervisor'] as const).map((role) => ({ id: `${agency.toLowerCase()}-${role}`, agency, role }))),
   { id: 'ahtc-d-chair', agency: 'AHTC-D', role: 'supervisor' },
   { id: 'operator', agency: 'MOI', role: 'operator' },
   { id: 'admin', agency: 'MOI', role: 'admin' },
