@@ -5,7 +5,8 @@ import { actor, leadOf, plainDetections } from './fixtures.js';
 import { actionsTopicFor, benchTopics, intakeTopicFor, type BenchProducer } from './kafka.js';
 import type { ProfileName, ProfileTarget } from './profiles.js';
 import { figure, type Figure } from './report.js';
-import { paced, round, summarize, waitUntil, type Summary } from './stats.js';
+import { treeCpuSeconds } from './stack.js';
+import { paced, round, sleep, summarize, waitUntil, type Summary } from './stats.js';
 import { load1 } from './transports.js';
 
 /**
@@ -37,7 +38,15 @@ interface Round {
   profile: ProfileName;
   replicas: number;
   load: { atStart: number; atEnd: number };
-  intake: { perSec: number; done: number; of: number; latency: Summary };
+  intake: {
+    perSec: number;
+    done: number;
+    of: number;
+    latency: Summary;
+    /** CPU of each part over the burst, per routed referral; `net`: less what the part uses idle over as long (its background work). */
+    cpuMsPerReferral: Record<string, number>;
+    netCpuMsPerReferral: Record<string, number>;
+  };
   actions?: { steadyRate: number; steady: Summary & { done: number; of: number }; burst: { perSec: number; done: number; of: number } };
 }
 
@@ -125,16 +134,37 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<{ figures
     return ids.filter((id) => (lane.answeredAt.get(id) ?? -1) > 0);
   };
 
+  /** CPU seconds so far of each part of a deployment (every process of the part, children included). */
+  const cpuOf = (t: ProfileTarget) => Object.fromEntries(Object.entries(t.parts()).map(([part, pids]) => [part, pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0)]));
   const rounds: Round[] = [];
+  /** CPU ms per second each part uses with nothing to do (3 brokers' replica fetchers, Temporal's timers and queues, GC). */
+  const idle = new Map<ProfileName, Record<string, number>>();
+  const idleSeconds = o.quick ? 5 : 15;
+  for (const lane of lanes.values()) {
+    const c0 = cpuOf(lane.target);
+    await sleep(idleSeconds * 1000);
+    const c1 = cpuOf(lane.target);
+    idle.set(lane.target.name, Object.fromEntries(Object.keys(c1).map((part) => [part, round(((c1[part]! - (c0[part] ?? 0)) * 1000) / idleSeconds, 1)])));
+  }
+  o.log(`idle CPU ms/s: ${[...idle].map(([p, parts]) => `${p} ${Object.entries(parts).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}`);
   /** One round of intake (and, when asked, actions) on a profile with its replicas as they are. */
   const roundOn = async (lane: Lane, withActions: boolean) => {
     const atStart = load1();
+    const cpu0 = cpuOf(lane.target);
+    const t0 = performance.now();
     const intake = await intakeBurst(lane, n);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = cpuOf(lane.target);
+    const used = (part: string) => (cpu1[part]! - (cpu0[part] ?? 0)) * 1000;
+    const perReferral = (ms: number) => round(ms / Math.max(1, intake.done), 1);
+    const cpuMsPerReferral = Object.fromEntries(Object.keys(cpu1).map((part) => [part, perReferral(used(part))]));
+    const idleOf = idle.get(lane.target.name) ?? {};
+    const netCpuMsPerReferral = Object.fromEntries(Object.keys(cpu1).map((part) => [part, perReferral(Math.max(0, used(part) - (idleOf[part] ?? 0) * seconds))]));
     const r: Round = {
       profile: lane.target.name,
       replicas: lane.target.replicas,
       load: { atStart, atEnd: atStart },
-      intake: { perSec: round(intake.perSec, 2), done: intake.done, of: intake.of, latency: summarize(intake.latencies) },
+      intake: { perSec: round(intake.perSec, 2), done: intake.done, of: intake.of, latency: summarize(intake.latencies), cpuMsPerReferral, netCpuMsPerReferral },
     };
     if (withActions) {
       const steadyIds = intake.routed.slice(0, steadyN);
@@ -167,7 +197,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<{ figures
     o.log(
       `${r.profile} (${r.replicas} replica${r.replicas === 1 ? '' : 's'}): intake ${r.intake.perSec} routed/s (${r.intake.done}/${r.intake.of}), p99 ${r.intake.latency.p99} ms` +
         (a ? `; actions at ${a.steady.done}/${a.steady.of} p50 ${a.steady.p50} ms p99 ${a.steady.p99} ms, burst ${a.burst.perSec} answers/s` : '') +
-        ` (load ${r.load.atStart} → ${r.load.atEnd})`,
+        ` (load ${r.load.atStart} → ${r.load.atEnd}; CPU ms per referral ${Object.entries(cpuMsPerReferral).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     );
   };
 
@@ -186,7 +216,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<{ figures
     await roundOn(cluster, false);
   }
 
-  return { figures: clusterFigures(rounds, n, steadyN, steadyRate), details: { n, steadyN, steadyRate, sourceAgency, leadAgency, order, rounds } };
+  return { figures: clusterFigures(rounds, n, steadyN, steadyRate), details: { n, steadyN, steadyRate, sourceAgency, leadAgency, order, idleCpuMsPerSecond: Object.fromEntries(idle), rounds } };
 }
 
 const mean = (values: number[]) => (values.length > 0 ? values.reduce((s, v) => s + v, 0) / values.length : Number.NaN);
@@ -206,6 +236,12 @@ function clusterFigures(rounds: Round[], n: number, steadyN: number, steadyRate:
       note: `mean of ${c.length} rounds each; cluster ${c.map((r) => round(pick(r), 1)).join(', ')}; dev ${d.map((r) => round(pick(r), 1)).join(', ')}; load cluster ${loads(c)}, dev ${loads(d)}`,
     });
   };
+  const cpu = (p: ProfileName, which: 'cpuMsPerReferral' | 'netCpuMsPerReferral' = 'cpuMsPerReferral') => {
+    const rs = compared(p);
+    const parts = Object.keys(rs[0]?.intake[which] ?? {});
+    const byPart = Object.fromEntries(parts.map((part) => [part, round(mean(rs.map((r) => r.intake[which][part] ?? 0)), 1)]));
+    return { total: round(Object.values(byPart).reduce((a, b) => a + b, 0), 1), text: parts.map((part) => `${part} ${byPart[part]}`).join(', ') };
+  };
   const scaling = (k: number) => rounds.filter((r) => !r.actions && r.replicas === k);
   const two = scaling(2);
   const one = scaling(1);
@@ -213,6 +249,22 @@ function clusterFigures(rounds: Round[], n: number, steadyN: number, steadyRate:
     both(`intake, ${n} at once: routed/s`, '/s', (r) => r.intake.perSec),
     both(`intake, ${n} at once: produce → routed p50`, 'ms', (r) => r.intake.latency.p50),
     both(`intake, ${n} at once: produce → routed p99`, 'ms', (r) => r.intake.latency.p99),
+    figure({
+      scenario: 'C cluster profile',
+      name: `intake, ${n} at once: CPU per routed referral (all parts)`,
+      value: cpu('cluster').total,
+      unit: 'ms',
+      baseline: { name: 'dev server (single node)', value: cpu('dev').total },
+      note: `mean of the rounds, ms by part: cluster ${cpu('cluster').text}; dev ${cpu('dev').text}`,
+    }),
+    figure({
+      scenario: 'C cluster profile',
+      name: `intake, ${n} at once: CPU per routed referral less idle CPU (all parts)`,
+      value: cpu('cluster', 'netCpuMsPerReferral').total,
+      unit: 'ms',
+      baseline: { name: 'dev server (single node)', value: cpu('dev', 'netCpuMsPerReferral').total },
+      note: `each part's idle CPU over the burst's time subtracted; ms by part: cluster ${cpu('cluster', 'netCpuMsPerReferral').text}; dev ${cpu('dev', 'netCpuMsPerReferral').text}`,
+    }),
     both(`action at ${steadyRate}/s (${steadyN}): produce → answer p50`, 'ms', (r) => r.actions!.steady.p50),
     both(`action at ${steadyRate}/s (${steadyN}): produce → answer p99`, 'ms', (r) => r.actions!.steady.p99),
     both(`actions, ${n - steadyN} at once: answers/s`, '/s', (r) => r.actions!.burst.perSec),
@@ -222,7 +274,7 @@ function clusterFigures(rounds: Round[], n: number, steadyN: number, steadyRate:
       value: round(mean(two.map((r) => r.intake.perSec)), 1),
       unit: '/s',
       baseline: { name: '1 replica', value: round(mean(one.map((r) => r.intake.perSec)), 1) },
-      note: `rounds 2 1 1 2: ${[two[0], one[0], one[1], two[1]].map((r) => r && `${r.replicas}: ${r.intake.perSec}/s p99 ${r.intake.latency.p99} ms (load ${r.load.atStart}→${r.load.atEnd})`).join('; ')}`,
+      note: `rounds 2 1 1 2: ${[two[0], one[0], one[1], two[1]].map((r) => r && `${r.replicas}: ${r.intake.perSec}/s p99 ${r.intake.latency.p99} ms, CPU ms per referral ${Object.entries(r.intake.cpuMsPerReferral).map(([k, v]) => `${k} ${v}`).join(' ')} (load ${r.load.atStart}→${r.load.atEnd})`).join('; ')}`,
     }),
   ];
 }

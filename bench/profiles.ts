@@ -27,6 +27,17 @@ export interface ProfileTarget {
   setReplicas(n: 1 | 2): Promise<void>;
   /** Stops what this target started (the cluster: the whole profile; dev: its engine processes). */
   stop(): Promise<void>;
+  /** The processes of each part of the deployment now (engines, Temporal, PostgreSQL, Kafka), for their CPU. */
+  parts(): Record<string, number[]>;
+}
+
+/** The pid a stack script recorded for a component, if it has one. */
+function pidOf(dir: string, component: string): number[] {
+  try {
+    return [Number(readFileSync(`${dir}/pids/${component}.pid`, 'utf8').trim())].filter((p) => p > 1);
+  } catch {
+    return [];
+  }
 }
 
 /** KEY=value lines of an endpoints.env file. */
@@ -43,11 +54,18 @@ export function readEndpoints(dir: string): Record<string, string> {
 const engineKeys = ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'KAFKA_BROKERS', 'KAFKA_SECURITY_PROTOCOL', 'KAFKA_SASL_MECHANISM', 'KAFKA_SSL_CA_FILE', 'KAFKA_CREDENTIALS_FILE'];
 
 /** A target over a stack's endpoints: bench clients per principal, opened on first use and closed by stop(). */
-function target(name: ProfileName, endpoints: Record<string, string>, replicas: (n: 1 | 2) => Promise<void>, stopStack: () => Promise<void>): ProfileTarget {
+function target(
+  name: ProfileName,
+  endpoints: Record<string, string>,
+  replicas: (n: 1 | 2) => Promise<void>,
+  stopStack: () => Promise<void>,
+  parts: () => Record<string, number[]>,
+): ProfileTarget {
   const open = new Map<string, BenchKafka>();
   const t: ProfileTarget = {
     name,
     endpoints,
+    parts,
     replicas: 2,
     kafka(principal) {
       let k = open.get(principal);
@@ -93,13 +111,15 @@ export async function devTarget(): Promise<ProfileTarget> {
     async () => {
       await Promise.all(engines.map((e) => e.stop()));
     },
+    () => ({ engines: engines.map((e) => e.pid).filter((p) => p > 1), temporal: pidOf(benchStack.dir, 'temporal'), kafka: pidOf(benchStack.dir, 'kafka') }),
   );
 }
 
 /** Where the bench's cluster profile runs: its own state folder and ports, apart from a developer's and the tests'. */
 export const benchCluster = {
   dir: process.env['BENCH_CLUSTER_STACK_DIR'] ?? `${repoRoot}.stack/bench-cluster`,
-  portBase: process.env['BENCH_CLUSTER_PORT_BASE'] ?? '51000',
+  // Below Linux's ephemeral range (32768–60999), where a client's outgoing socket could take a listener's port first.
+  portBase: process.env['BENCH_CLUSTER_PORT_BASE'] ?? '21000',
 };
 
 /** scripts/cluster.sh with the bench's folder and ports; its progress lines go to stderr. */
@@ -126,5 +146,11 @@ export function clusterTarget(): ProfileTarget {
     readEndpoints(benchCluster.dir),
     async (n) => clusterCommand([n === 1 ? 'stop' : 'start', 'engine-2']),
     async () => clusterCommand(['down']),
+    () => ({
+      engines: ['engine-1', 'engine-2'].flatMap((e) => pidOf(benchCluster.dir, e)),
+      temporal: pidOf(benchCluster.dir, 'temporal'),
+      postgres: pidOf(benchCluster.dir, 'postgres'),
+      kafka: ['kafka-1', 'kafka-2', 'kafka-3'].flatMap((k) => pidOf(benchCluster.dir, k)),
+    }),
   );
 }

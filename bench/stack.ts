@@ -106,6 +106,33 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds (user + system) used so far by a process and every process below it, from /proc:
+ * PostgreSQL's backends are children of its postmaster, and a child's own times are not in its
+ * parent's until it exits. Gone processes count 0.
+ */
+export function treeCpuSeconds(root: number): number {
+  const parentOf = new Map<number, number>();
+  const own = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      parentOf.set(Number(entry), Number(fields[1]));
+      own.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // exited while the list was read
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parentOf.get(p) ?? 0, hops++) if (p === root) return true;
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, cpu] of own) if (inTree(pid)) sum += cpu;
+  return sum;
+}
+
 /** CPU seconds used so far by the stack's servers and by this process. */
 export function cpuNow(): { temporal: number; kafka: number; bench: number } {
   const pid = (name: string) => Number(readFileSync(`${benchStack.dir}/pids/${name}.pid`, 'utf8').trim());
