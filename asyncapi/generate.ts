@@ -24,6 +24,7 @@ import { DLQ_HEADERS } from '../bridge/dead-letters.js';
 import { loadEngineConfig } from '../config/env.js';
 import { aclTable, loadKafkaAccess, principalOf, senders, senderTopics, type AclRow, type Sender } from '../config/kafka-access.js';
 import { Actor, ActionEvent, actionTargets, type ActionEventType } from '../schemas/actions.js';
+import { CODEC_AUDIT_TYPE, CodecAuditV1 } from '../schemas/audit.js';
 import { IntakeEvent } from '../schemas/cloudevents.js';
 import { AgencyCode, CaseType, Priority, Province, ReferralId, ReportedCaseType } from '../schemas/common.js';
 import {
@@ -210,6 +211,7 @@ const families = {
   partnerNotifications: family('organisation', `${topics.notifyPrefix}partner.{organisation}`, partnerSenders, (s) => senderTopics(topics, s).notify),
   events: { address: topics.events, instances: [{ topic: topics.events }] },
   deadLetter: { address: topics.deadLetter, instances: [{ topic: topics.deadLetter }] },
+  audit: { address: topics.audit, instances: [{ topic: topics.audit }] },
 } satisfies Record<string, TopicFamily>;
 type ChannelId = keyof typeof families;
 
@@ -222,6 +224,7 @@ function principalRole(principal: string): string {
     publisher: "the engine's notification publisher",
     monitor: "the engine's monitor, for /metrics",
     redrive: '`referrals redrive`, putting a dead letter back on the topic it came from',
+    audit: "the engine's codec server, recording every decode",
   };
   if (engine) return engineRoles[engine];
   if (access.operators.includes(principal)) return 'an operator';
@@ -360,6 +363,24 @@ const notificationMessages: Record<string, JsonObject> = Object.fromEntries(
 
 const operatorMessages: Record<string, JsonObject> = {
   'referral.stage.v1': notificationMessages['referral.stage.v1']!,
+};
+
+const auditMessages: Record<string, JsonObject> = {
+  [CODEC_AUDIT_TYPE]: {
+    ...message(
+      CODEC_AUDIT_TYPE,
+      'out',
+      'One decode request of the codec server (the Temporal Web UI and the `temporal` CLI read payloads in clear through it): who asked (an API identity, or `anonymous`), with what credential, when, which referrals the payloads belong to, how many were decoded or refused and why (per workflow), and the HTTP status answered. Never a payload, a credential or a session id. Written before anything decoded is answered: a decode whose record cannot be written is answered 503. `ce_id` is unique per request; `ce_subject` and the Kafka key are the principal id.',
+      payloadOf(CodecAuditV1),
+    ),
+    headers: {
+      allOf: [
+        { $ref: '#/components/schemas/CloudEventHeadersOut' },
+        { type: 'object', properties: { ce_type: { type: 'string', const: CODEC_AUDIT_TYPE }, ce_subject: { type: 'string', maxLength: 200, description: 'The principal id (the Kafka key): one caller\'s records stay in order.' } } },
+      ],
+    },
+    bindings: { kafka: { key: { type: 'string', description: 'The principal id, `anonymous` for a caller without (valid) credentials.' }, bindingVersion: BINDING_VERSION } },
+  },
 };
 
 const deadLetterHeaderDescriptions: Record<keyof typeof DLQ_HEADERS, string> = {
@@ -510,7 +531,7 @@ export function buildAsyncApiDocument(): JsonObject {
         '  never a person\'s name, contact, exact location or health.',
         `* **Topics** (defaults; the engine's \`KAFKA_TOPIC_*\` variables rename them): an agency sends to \`${f.agencyIntake.address}\` and \`${f.agencyActions.address}\``,
         `  and reads \`${f.agencyNotifications.address}\`; a partner organisation sends to \`${f.partnerActions.address}\` and reads \`${f.partnerNotifications.address}\`.`,
-        `  Invalid messages go to \`${topics.deadLetter}\`; every lifecycle step goes to \`${topics.events}\`, for operators.`,
+        `  Invalid messages go to \`${topics.deadLetter}\`; every lifecycle step goes to \`${topics.events}\`, for operators, and every decode of the codec server to \`${topics.audit}\`, for operators alone.`,
         '* **Access:** every agency and partner organisation connects as a principal of its own (`User:fia`, `User:partner-iom`), over TLS with SCRAM-SHA-512',
         '  or a client certificate, and the broker\'s ACLs let it write and read its own topics alone (each operation\'s `x-acl` lists its rows).',
         `* **Who acts:** the agency of the topic, not the one the event names: an event whose \`data.actor.agency\` (or an intake's \`sourceAgency\`) is another is ${refused}.`,
@@ -576,6 +597,12 @@ export function buildAsyncApiDocument(): JsonObject {
         ),
         messages: { 'dead-letter': { $ref: '#/components/messages/dead-letter' } },
       },
+      audit: channel(
+        'audit',
+        'Codec server audit',
+        "Who read which referral's payloads in clear through the codec server: one record per decode request, refused ones included. Written by the codec server's own principal alone, read by operators alone (nobody else may even describe it).",
+        auditMessages,
+      ),
     },
     operations: {
       sendReferral: operation('send', 'agencyIntake', intakeMessages, {
@@ -608,6 +635,7 @@ export function buildAsyncApiDocument(): JsonObject {
         description: 'Delivery is at least once: drop an event whose `ce_id` was already processed.',
       }),
       receiveOperatorEvents: operation('receive', 'events', operatorMessages, { title: 'Follow every referral (operators)' }),
+      receiveCodecAudit: operation('receive', 'audit', auditMessages, { title: 'Review who decoded what (operators)' }),
       receiveDeadLetters: {
         ...operation('receive', 'deadLetter', {}, { title: 'Review dead letters (operators)' }),
         messages: [{ $ref: '#/channels/deadLetter/messages/dead-letter' }],
@@ -629,7 +657,7 @@ export function buildAsyncApiDocument(): JsonObject {
         },
         ...sharedSchemas,
       },
-      messages: { ...intakeMessages, ...actionMessages, ...notificationMessages, 'dead-letter': deadLetterMessage },
+      messages: { ...intakeMessages, ...actionMessages, ...notificationMessages, ...auditMessages, 'dead-letter': deadLetterMessage },
       parameters: channelParameters(),
       securitySchemes: {
         scramSha512: {

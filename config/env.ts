@@ -17,7 +17,7 @@ export const defaultKafkaCaFile = fileURLToPath(new URL('../.stack/kafka-tls/ca.
 export const defaultKafkaCredentialsFile = fileURLToPath(new URL('../.stack/kafka-credentials.json', import.meta.url));
 
 /** The engine's own Kafka clients, each its own principal on the broker (config/kafka-access.json `engine`). */
-export const KAFKA_CLIENTS = ['intake', 'actions', 'publisher', 'monitor', 'redrive'] as const;
+export const KAFKA_CLIENTS = ['intake', 'actions', 'publisher', 'monitor', 'redrive', 'audit'] as const;
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
 
 /** KAFKA_<CLIENT>_USERNAME, _PASSWORD, _PASSWORD_FILE, _CERT_FILE, _KEY_FILE for each engine client. */
@@ -83,6 +83,8 @@ export const EngineEnv = z.object({
   KAFKA_TOPIC_ACTIONS: z.string().min(1).default('referrals.actions'),
   KAFKA_TOPIC_DEAD_LETTER: z.string().min(1).default('referrals.dead-letter'),
   KAFKA_TOPIC_EVENTS: z.string().min(1).default('referrals.events'),
+  /** The codec server's audit records (`referral.codec-audit.v1`): operators alone read them. */
+  KAFKA_TOPIC_AUDIT: z.string().min(1).default('referrals.audit'),
   /** Notification topics are `<prefix><agency code in lower case>`, one per agency. */
   KAFKA_TOPIC_NOTIFY_PREFIX: z.string().min(1).default('referrals.notify.'),
   POLICY_FILE: z.string().min(1).default(defaultPolicyFile),
@@ -169,6 +171,11 @@ export interface Topics {
   notifyPrefix: string;
 }
 
+/** The engine's topics and the codec server's audit topic (which the workflows never write). */
+export interface EngineTopics extends Topics {
+  audit: string;
+}
+
 /** One engine client's credentials as configured (files are read by config/kafka-security.ts). */
 export interface KafkaClientCredentials {
   username?: string;
@@ -198,7 +205,7 @@ export interface EngineConfig {
     clientId: string;
     intakeGroup: string;
     actionsGroup: string;
-    topics: Topics;
+    topics: EngineTopics;
     security: KafkaSecurityConfig;
     /** config/kafka-access.json unless KAFKA_ACCESS_FILE says otherwise. */
     accessFile?: string;
@@ -333,6 +340,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
         deadLetter: e.KAFKA_TOPIC_DEAD_LETTER,
         events: e.KAFKA_TOPIC_EVENTS,
         notifyPrefix: e.KAFKA_TOPIC_NOTIFY_PREFIX,
+        audit: e.KAFKA_TOPIC_AUDIT,
       },
       security: {
         protocol: e.KAFKA_SECURITY_PROTOCOL,

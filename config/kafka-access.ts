@@ -13,8 +13,9 @@ import { ConfigError, describeIssues } from './errors.js';
  *   `<notify><agency>`, and uses consumer groups named `<agency>.…`;
  * - a partner organisation WRITEs only `<actions>.partner.<org>` and READs only
  *   `<notify>partner.<org>` (groups `partner-<org>.…`);
- * - the engine's principals each have what their part needs; operators READ the events and the
- *   dead letters; the admin principal is the broker's only super user.
+ * - the engine's principals each have what their part needs; operators READ the events, the
+ *   dead letters and the codec server's audit records (nobody else does); the admin principal is
+ *   the broker's only super user.
  */
 
 const PrincipalName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,47}$/, 'lower-case letters, digits, "_" and "-" (at most 48)');
@@ -26,7 +27,7 @@ export const KafkaAccessFile = z
     partners: z.array(PartnerCode).min(1),
     operators: z.array(PrincipalName).min(1),
     engine: z
-      .object({ intake: PrincipalName, actions: PrincipalName, publisher: PrincipalName, monitor: PrincipalName, redrive: PrincipalName })
+      .object({ intake: PrincipalName, actions: PrincipalName, publisher: PrincipalName, monitor: PrincipalName, redrive: PrincipalName, audit: PrincipalName })
       .strict(),
     admin: PrincipalName,
   })
@@ -60,6 +61,12 @@ export interface AccessTopics {
   deadLetter: string;
   events: string;
   notifyPrefix: string;
+  /**
+   * The codec server's audit records (who decoded which referral's payloads, when): written by the
+   * engine's audit principal alone, read by operators alone. Absent: no such topic and no rows
+   * (topics under a test's own prefix, which the table does not name).
+   */
+  audit?: string;
 }
 
 export interface AccessGroups {
@@ -139,6 +146,7 @@ export function allTopics(access: KafkaAccessFile, topics: AccessTopics): string
     out.push(t.actions, t.notify);
   }
   out.push(topics.events, topics.deadLetter);
+  if (topics.audit !== undefined) out.push(topics.audit);
   return out;
 }
 
@@ -206,9 +214,13 @@ export function aclTable(access: KafkaAccessFile, topics: AccessTopics, groups: 
   group(e.redrive, groups.redrive);
   for (const t of [...intakeTopics, ...actionsTopics]) topic(e.redrive, t, 'WRITE');
 
+  // The codec server's audit records: its own principal writes them, nothing else touches them.
+  if (topics.audit !== undefined) topic(e.audit, topics.audit, 'WRITE');
+
   for (const op of access.operators) {
     topic(op, topics.events, 'READ');
     topic(op, topics.deadLetter, 'READ');
+    if (topics.audit !== undefined) topic(op, topics.audit, 'READ');
     group(op, `${op}.`, 'PREFIXED');
   }
   return rows;

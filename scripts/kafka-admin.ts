@@ -43,6 +43,7 @@ const stackTopics: AccessTopics = {
   deadLetter: 'referrals.dead-letter',
   events: 'referrals.events',
   notifyPrefix: 'referrals.notify.',
+  audit: 'referrals.audit',
 };
 const stackGroups: AccessGroups = {
   intake: 'referral-engine-intake',
@@ -398,6 +399,7 @@ const ENGINE_ROLES: Record<string, string> = {
   publisher: 'the notification publisher',
   monitor: 'the consumer-lag monitor of /metrics',
   redrive: 'referrals redrive',
+  audit: "the codec server's audit records",
 };
 
 function describePrincipal(a: KafkaAccessFile, name: string, kind: string): string {

@@ -35,6 +35,7 @@ const topics: AccessTopics = {
   deadLetter: 'referrals.dead-letter',
   events: 'referrals.events',
   notifyPrefix: 'referrals.notify.',
+  audit: 'referrals.audit',
 };
 const groups: AccessGroups = { intake: 'referral-engine-intake', actions: 'referral-engine-actions', redrive: 'referral-engine-redrive' };
 const rows = aclTable(access, topics, groups);

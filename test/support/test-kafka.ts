@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import { allTopics, loadKafkaAccess, senderTopics, type Sender } from '../../config/kafka-access.js';
-import type { Topics } from '../../config/env.js';
+import { KAFKA_CLIENTS, type Topics } from '../../config/env.js';
 import type { KafkaSecurity } from '../../messaging/kafka.js';
 import { AgencyCode } from '../../schemas/common.js';
 import { caPem, passwordOf } from './broker-clients.js';
@@ -40,7 +40,7 @@ export function engineSecurity(principal = 'admin'): KafkaSecurity {
 /** Environment of an engine process whose every client connects as `principal`. */
 export function engineSecurityEnv(principal = 'admin'): Record<string, string> {
   const { caFile, credentialsFile } = inject('kafkaSecurity');
-  const users = Object.fromEntries(['INTAKE', 'ACTIONS', 'PUBLISHER', 'MONITOR', 'REDRIVE'].map((c) => [`KAFKA_${c}_USERNAME`, principal]));
+  const users = Object.fromEntries(KAFKA_CLIENTS.map((c) => c.toUpperCase()).map((c) => [`KAFKA_${c}_USERNAME`, principal]));
   return { KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SSL_CA_FILE: caFile, KAFKA_CREDENTIALS_FILE: credentialsFile, ...users };
 }
 

@@ -15,6 +15,7 @@ import { asyncApiFile, buildAsyncApiDocument, renderAsyncApi } from '../../async
 import { loadEngineConfig } from '../../config/env.js';
 import { aclTable, allTopics, brokerAgencies, loadKafkaAccess, principalOf, senders, senderTopics } from '../../config/kafka-access.js';
 import { actionEventTypes } from '../../schemas/actions.js';
+import { CODEC_AUDIT_TYPE } from '../../schemas/audit.js';
 import { intakeEventTypes } from '../../schemas/cloudevents.js';
 import { ActionRejectionCode, NotificationType } from '../../schemas/notifications.js';
 import { repoRoot } from '../support/stack-paths.js';
@@ -90,6 +91,7 @@ describe('asyncapi/asyncapi.yaml', () => {
       partnerNotifications: 'referrals.notify.partner.{organisation}',
       events: 'referrals.events',
       deadLetter: 'referrals.dead-letter',
+      audit: 'referrals.audit',
     });
     // Each channel carries the messages of its topic.
     const names = (id: string) => channels[id]!.messages().all().map((m) => m.name());
@@ -100,6 +102,7 @@ describe('asyncapi/asyncapi.yaml', () => {
     expect(names('partnerNotifications')).toEqual(NotificationType.options);
     expect(names('events')).toEqual(['referral.stage.v1']);
     expect(names('deadLetter')).toEqual(['dead-letter']);
+    expect(names('audit')).toEqual([CODEC_AUDIT_TYPE]);
 
     const operations = Object.fromEntries(document!.operations().all().map((o) => [o.id(), [o.action(), o.channels().all().map((c) => c.id())]]));
     expect(operations).toEqual({
@@ -110,6 +113,7 @@ describe('asyncapi/asyncapi.yaml', () => {
       receivePartnerNotifications: ['receive', ['partnerNotifications']],
       receiveOperatorEvents: ['receive', ['events']],
       receiveDeadLetters: ['receive', ['deadLetter']],
+      receiveCodecAudit: ['receive', ['audit']],
     });
     const reply = (id: string) => document!.operations().get(id)!.reply();
     expect(reply('sendAction')?.channel()?.id()).toBe('agencyNotifications');
@@ -211,6 +215,9 @@ describe('asyncapi/asyncapi.yaml', () => {
     expect(sendReferral).toContainEqual(expect.objectContaining({ principal: 'User:{agency}', resourceName: 'referrals.intake.{agency}', who: 'the agency itself, on its own topic only' }));
     expect(document!.operations().get('sendAction')!.description()).toMatch(/`User:\{agency\}` \(the agency itself, on its own topic only\): WRITE `referrals\.actions\.\{agency\}`/);
     expect(document!.operations().get('receivePartnerNotifications')!.description()).toMatch(/`User:partner-\{organisation\}` .*READ `referrals\.notify\.partner\.\{organisation\}`; consumer groups `partner-\{organisation\}\.\*`/);
+    // The codec server's audit records: operators alone read them.
+    const auditReaders = (document!.operations().get('receiveCodecAudit')!.extensions().get('x-acl')!.value() as Array<{ principal: string; resourceType: string }>).filter((e) => e.resourceType === 'TOPIC').map((e) => e.principal);
+    expect(auditReaders).toEqual(access.operators.map((o) => `User:${o}`));
   });
 
   it('documents every rejection code of the zod schema, and the acting agency being the topic\'s', () => {

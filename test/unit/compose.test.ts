@@ -22,6 +22,7 @@ const PARTNER_ORGANISATIONS = ['iom', 'icmpd', 'irara', 'ssdo'];
 const EXPECTED_TOPICS = [
   'referrals.dead-letter',
   'referrals.events',
+  'referrals.audit',
   ...AGENCIES.flatMap((a) => [`referrals.intake.${a}`, `referrals.actions.${a}`, `referrals.notify.${a}`]),
   ...PARTNER_ORGANISATIONS.flatMap((o) => [`referrals.actions.partner.${o}`, `referrals.notify.partner.${o}`]),
 ];

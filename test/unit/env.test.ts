@@ -37,6 +37,7 @@ describe('loadEngineConfig', () => {
           deadLetter: 'referrals.dead-letter',
           events: 'referrals.events',
           notifyPrefix: 'referrals.notify.',
+          audit: 'referrals.audit',
         },
         security: {
           protocol: 'SASL_SSL',
@@ -46,7 +47,7 @@ describe('loadEngineConfig', () => {
           caFileIsDefault: true,
           credentialsFile: defaultKafkaCredentialsFile,
           credentialsFileIsDefault: true,
-          clients: { intake: {}, actions: {}, publisher: {}, monitor: {}, redrive: {} },
+          clients: { intake: {}, actions: {}, publisher: {}, monitor: {}, redrive: {}, audit: {} },
         },
         sharedTopics: false,
       },
@@ -119,6 +120,7 @@ describe('loadEngineConfig', () => {
       publisher: { certFile: '/etc/kafka/publisher.pem', keyFile: '/etc/kafka/publisher.key' },
       monitor: {},
       redrive: {},
+      audit: {},
     });
     expect(config.kafka.accessFile).toBe('/etc/kafka/access.json');
     expect(config.kafka.sharedTopics).toBe(true);
