@@ -152,12 +152,8 @@ export const EngineEnv = z.object({
   /** Remote codec server for the Web UI and the CLI (`<host>:<port>/codec/{encode,decode}`); 0 disables it. */
   CODEC_SERVER_PORT: z.coerce.number().int().min(0).max(65_535).default(8234),
   CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
-  /** sha256 hex digests of the bearer tokens the codec server accepts; unset: loopback only, no auth. */
-  CODEC_AUTH_TOKENS: z
-    .string()
-    .transform((s) => s.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/, 'expected the sha256 hex digest of a token, not the token')).min(1))
-    .optional(),
+  /** How long a codec server sign-in (`POST /codec/session`) lasts, in seconds; never longer than the token signed in with. */
+  CODEC_SESSION_TTL: z.coerce.number().int().min(60).max(86_400).default(3600),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   LOG_PRETTY: bool.default('false'),
 });
@@ -253,11 +249,17 @@ export interface CodecServerConfig {
   host: string;
   /** 0: the codec role starts no server. */
   port: number;
-  /** sha256 hex digests of accepted bearer tokens; empty: no authentication (loopback only). */
-  authTokenDigests: string[];
-  /** The Temporal Web UI's origin, the only one CORS lets call the codec server. */
+  /** The Temporal Web UI's origin, the only one CORS lets call the codec server (with credentials). */
   uiOrigin: string;
+  /** Lifetime of a sign-in session, in seconds. */
+  sessionTtlSeconds: number;
 }
+
+/** Variables that no longer exist, and what replaces each: setting one is a configuration error. */
+const REMOVED_VARIABLES: Record<string, string> = {
+  CODEC_AUTH_TOKENS:
+    'removed: the codec server authenticates callers as the API does (an API key or signed token of API_IDENTITIES_FILE / API_JWKS_FILE in "Authorization: Bearer ...", or a session from signing in at /codec/session) and decodes only for operators, admins and the agencies party to the referral; unset it, and give `temporal ... --codec-auth "Bearer <API key>"` instead',
+};
 
 const loopbackHosts = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -288,10 +290,7 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
     problems.push(`TEMPORAL_TLS_${env['TEMPORAL_TLS_CERT_FILE'] === undefined ? 'CERT_FILE' : 'KEY_FILE'}: a client certificate needs both TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE`);
   }
   if (env['TEMPORAL_API_KEY'] !== undefined && env['TEMPORAL_API_KEY_FILE'] !== undefined) problems.push('TEMPORAL_API_KEY_FILE: set either TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE, not both');
-  const host = env['CODEC_SERVER_HOST'];
-  if (host !== undefined && !loopbackHosts.has(host) && env['CODEC_AUTH_TOKENS'] === undefined && env['CODEC_SERVER_PORT'] !== '0') {
-    problems.push('CODEC_SERVER_HOST: without CODEC_AUTH_TOKENS the codec server listens on loopback (127.0.0.1) only');
-  }
+  for (const [name, instead] of Object.entries(REMOVED_VARIABLES)) if (env[name] !== undefined) problems.push(`${name}: ${instead}`);
   return problems;
 }
 
@@ -377,8 +376,8 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     codecServer: {
       host: e.CODEC_SERVER_HOST,
       port: e.CODEC_SERVER_PORT,
-      authTokenDigests: e.CODEC_AUTH_TOKENS ?? [],
       uiOrigin: new URL(e.TEMPORAL_UI_URL).origin,
+      sessionTtlSeconds: e.CODEC_SESSION_TTL,
     },
     api: {
       host: e.API_HOST,

@@ -594,7 +594,8 @@ cors:
 codec:
   endpoint: http://127.0.0.1:$CODEC_PORT_C/codec
   passAccessToken: false
-  includeCredentials: false
+  # The browser sends the codec server's sign-in cookie (http://127.0.0.1:$CODEC_PORT_C/codec/session).
+  includeCredentials: true
 EOF
   if temporal_tls_on; then
     cat >>"$STACK_DIR/ui/config/cluster.yaml" <<EOF

@@ -12,8 +12,10 @@ usage: npm start
 Installs (first time) and starts the local Temporal dev server and Kafka broker, then runs the
 engine: the Temporal worker, the Kafka intake and actions bridges, the HTTP API with the operator
 console and partner page (http://127.0.0.1:8080/console, development API keys in
-.stack/api-keys.json), and the codec server that lets the Web UI show encrypted payloads in clear
-(http://127.0.0.1:8234/codec). Ctrl-C stops the engine, then the stack
+.stack/api-keys.json), and the codec server through which the Web UI shows payloads in clear to
+those allowed to see them (sign in at http://127.0.0.1:8234/codec/session, e.g. with the
+'operator' key, and turn on "Include cross-origin credentials" in the UI's codec settings; every
+decode is recorded on referrals.audit). Ctrl-C stops the engine, then the stack
 if this command started it (a stack started with 'npm run stack -- up' is left running).
 Environment: see README ("Configuration"); KEEP_STACK=1 leaves the stack running on exit.
 EOF_HELP

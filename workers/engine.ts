@@ -18,7 +18,11 @@ import { AesGcmCodec } from '../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { loadKeyRing } from '../codec/keys.js';
 import { startCodecServer } from '../codec/server.js';
-import { startApi } from './api.js';
+import { createCodecAudit } from '../codec/audit.js';
+import { createDecodePolicy, temporalPartiesLookup } from '../codec/decode-policy.js';
+import { createAuthenticator } from '../api/auth.js';
+import { loadIdentities } from '../config/identities.js';
+import { startApi, tokenSettings } from './api.js';
 
 /**
  * Composition root of the engine process: config, logger, clients, then the Temporal worker and
@@ -55,10 +59,13 @@ async function main(): Promise<void> {
   // (config/kafka-access.ts); the topic an agency writes to says which agency acts.
   const access = loadKafkaAccess(config.kafka.accessFile);
   const senders = senderDirectory(access, config.kafka.topics, { sharedTopics: config.kafka.sharedTopics });
+  const codecServerOn = config.roles.includes('codec') && config.codecServer.port !== 0;
   const clients: KafkaClientName[] = [
     ...(config.roles.includes('worker') ? (['publisher'] as const) : []),
     ...(config.roles.includes('bridge') ? (['intake', 'actions'] as const) : []),
     ...(config.roles.includes('api') ? (['monitor'] as const) : []),
+    // The codec server writes its audit records as a principal of its own.
+    ...(codecServerOn ? (['audit'] as const) : []),
   ];
   const security = resolveKafkaSecurity(config.kafka.security, access, clients);
   const kafkaAs = (name: KafkaClientName) =>
@@ -135,20 +142,32 @@ async function main(): Promise<void> {
     });
   }
 
-  if (config.roles.includes('codec')) {
-    if (config.codecServer.port === 0) {
-      logger.info('codec server disabled (CODEC_SERVER_PORT=0)');
-    } else {
-      const codecServer = await startCodecServer({
-        codec: new AesGcmCodec(keyRing),
-        host: config.codecServer.host,
-        port: config.codecServer.port,
-        uiOrigin: config.codecServer.uiOrigin,
-        authTokenDigests: config.codecServer.authTokenDigests,
-        logger,
-      });
-      stops.push(() => codecServer.close());
-    }
+  if (config.roles.includes('codec') && !codecServerOn) logger.info('codec server disabled (CODEC_SERVER_PORT=0)');
+  if (codecServerOn) {
+    // The API's identities and token settings: whoever may call the API is who the codec server knows.
+    const identities = await loadIdentities(config.api.identitiesFile);
+    const jwt = tokenSettings(config.api.jwt, senders.partners, logger);
+    // Reads the referrals' Parties search attribute (describe), nothing else.
+    const connection = await Connection.connect(temporalConnection);
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    const auditPublisher = createPublisher(kafkaAs('audit'));
+    publishers.push(auditPublisher);
+    await auditPublisher.connect();
+    const codecServer = await startCodecServer({
+      codec: new AesGcmCodec(keyRing),
+      host: config.codecServer.host,
+      port: config.codecServer.port,
+      uiOrigin: config.codecServer.uiOrigin,
+      authenticate: createAuthenticator({ identities, ...(jwt ? { jwt } : {}) }),
+      policy: createDecodePolicy({ lookupParties: temporalPartiesLookup(client), namespace: config.temporal.namespace }),
+      audit: createCodecAudit({ publisher: auditPublisher, topic: config.kafka.topics.audit, source: `${source}/codec-server` }),
+      sessionTtlMs: config.codecServer.sessionTtlSeconds * 1000,
+      logger,
+    });
+    stops.push(async () => {
+      await codecServer.close();
+      await connection.close();
+    });
   }
 
   if (config.roles.includes('api')) stops.unshift(await startApi(config, { logger, kafka: kafkaAs('monitor'), policy, dataConverter, notifyTopics: allNotifyTopics(access, config.kafka.topics), senders }));

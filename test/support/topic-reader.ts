@@ -6,9 +6,17 @@ import { kafkajsAuth } from './test-kafka.js';
  * Reads topics from the beginning up to their end offsets at the time of the call, with a fresh
  * consumer group, and returns every record (duplicates by offset cannot occur within one read).
  * For exact counts: unlike a long-running collector, it cannot miss what a broker restart
- * interrupted. `auth`: kafkajs `ssl`/`sasl` options (the test stack's admin principal by default).
+ * interrupted. `auth`: kafkajs `ssl`/`sasl` options (the test stack's admin principal by default);
+ * `groupPrefix`: what the fresh group's name starts with (a principal other than the admin may use
+ * only groups of its own prefix, e.g. `operator.`).
  */
-export async function readTopics(brokers: string, topics: string[], timeoutMs = 60_000, auth: Pick<KafkaConfig, 'ssl' | 'sasl'> = kafkajsAuth()): Promise<ReadRecord[]> {
+export async function readTopics(
+  brokers: string,
+  topics: string[],
+  timeoutMs = 60_000,
+  auth: Pick<KafkaConfig, 'ssl' | 'sasl'> = kafkajsAuth(),
+  groupPrefix = 'test-topic-reader-',
+): Promise<ReadRecord[]> {
   const kafka = new Kafka({ clientId: 'test-topic-reader', brokers: brokers.split(','), logLevel: logLevel.NOTHING, ...auth });
   const admin = kafka.admin();
   await admin.connect();
@@ -26,7 +34,7 @@ export async function readTopics(brokers: string, topics: string[], timeoutMs = 
   const records: ReadRecord[] = [];
   if (pending.size === 0) return records;
 
-  const consumer = kafka.consumer({ groupId: `test-topic-reader-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({ groupId: `${groupPrefix}${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 500 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics, fromBeginning: true });

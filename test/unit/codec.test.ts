@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesGcmCodec, ENCRYPTED_ENCODING, KDF_METADATA, KEY_ID_METADATA, KeyRing, PayloadEncryptionError, WORKFLOW_ID_METADATA, payloadWorkflowId } from '../../codec/aes-gcm-codec.js';
 import { createDataConverter } from '../../codec/data-converter.js';
 import { defaultPayloadKeysFile, loadKeyRing } from '../../codec/keys.js';
-import { sha256Hex, startCodecServer, type CodecServer } from '../../codec/server.js';
+import { sha256Hex } from '../../api/auth.js';
 import { loadEngineConfig } from '../../config/env.js';
 import { ConfigError } from '../../config/errors.js';
 import { detected, workflowInput } from '../support/fixtures.js';
@@ -24,7 +24,6 @@ const victimName = 'Test Victim Zainab';
 const text = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? new Uint8Array()).toString('utf8');
 const toPayload = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
 const fromPayload = (payload: Payload): unknown => defaultPayloadConverter.fromPayload(payload);
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -240,159 +239,26 @@ describe('payload keys from the environment', () => {
     }
   });
 
-  it('reads the codec server settings, and refuses a non-loopback host without tokens', () => {
-    const digest = sha256Hex('token-1');
-    const config = loadEngineConfig({ CODEC_SERVER_PORT: '0', CODEC_AUTH_TOKENS: digest.toUpperCase(), TEMPORAL_UI_URL: 'http://ui.example:8080/x' });
-    expect(config.codecServer).toEqual({ host: '127.0.0.1', port: 0, authTokenDigests: [digest], uiOrigin: 'http://ui.example:8080' });
-    expect(loadEngineConfig({}).codecServer.port).toBe(8234);
+  it('reads the codec server settings: the UI origin, the sign-in session lifetime, the audit topic', () => {
+    const config = loadEngineConfig({ CODEC_SERVER_PORT: '0', CODEC_SESSION_TTL: '900', TEMPORAL_UI_URL: 'http://ui.example:8080/x' });
+    expect(config.codecServer).toEqual({ host: '127.0.0.1', port: 0, uiOrigin: 'http://ui.example:8080', sessionTtlSeconds: 900 });
+    expect(loadEngineConfig({}).codecServer).toMatchObject({ port: 8234, sessionTtlSeconds: 3600 });
     expect(loadEngineConfig({}).roles).toEqual(['worker', 'bridge', 'codec', 'api']);
-    expect(configError(() => loadEngineConfig({ CODEC_SERVER_HOST: '0.0.0.0' })).problems).toEqual([expect.stringMatching(/^CODEC_SERVER_HOST: .*CODEC_AUTH_TOKENS/)]);
-    expect(() => loadEngineConfig({ CODEC_SERVER_HOST: '0.0.0.0', CODEC_AUTH_TOKENS: digest })).not.toThrow();
-  });
-});
-
-describe('codec server (remote codec protocol over HTTP)', () => {
-  const uiOrigin = 'http://127.0.0.1:8233';
-  const token = 'codec-token-4f1c9e2b7a';
-  const codec = new AesGcmCodec(ring1);
-  let open: CodecServer;
-  let authed: CodecServer;
-  let small: CodecServer;
-  const json = { 'content-type': 'application/json' };
-
-  beforeAll(async () => {
-    open = await startCodecServer({ codec, port: 0, uiOrigin, logger: silent });
-    authed = await startCodecServer({ codec, port: 0, uiOrigin, authTokenDigests: [sha256Hex('other'), sha256Hex(token)], logger: silent });
-    small = await startCodecServer({ codec, port: 0, uiOrigin, maxBodyBytes: 1024, logger: silent });
-  });
-  afterAll(async () => {
-    await Promise.all([open?.close(), authed?.close(), small?.close()]);
+    expect(loadEngineConfig({}).kafka.topics.audit).toBe('referrals.audit');
+    expect(loadEngineConfig({ KAFKA_TOPIC_AUDIT: 'x.audit' }).kafka.topics.audit).toBe('x.audit');
+    // Every caller is authenticated now: the server may listen beyond loopback (behind TLS).
+    expect(loadEngineConfig({ CODEC_SERVER_HOST: '0.0.0.0' }).codecServer.host).toBe('0.0.0.0');
+    expect(configError(() => loadEngineConfig({ CODEC_SESSION_TTL: '10' })).problems).toEqual([expect.stringMatching(/^CODEC_SESSION_TTL: /)]);
   });
 
-  const post = (server: CodecServer, path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${server.endpoint}${path}`, { method: 'POST', headers: { ...json, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-
-  it('listens on loopback at <host>:<port>/codec', () => {
-    expect(open.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/codec$/);
-  });
-
-  it('encodes and decodes over HTTP: the round trip gives the payloads back, the encoded ones are ciphertext', async () => {
-    const input = workflowInput(detected());
-    const payloads = [payloadToJSON(toPayload(input)), payloadToJSON(toPayload('second'))];
-    const encoded = await post(open, '/encode', { payloads }, { 'x-namespace': 'default' });
-    expect(encoded.status).toBe(200);
-    expect(encoded.headers.get('content-type')).toBe('application/json');
-    const encodedBody = (await encoded.json()) as { payloads: Array<{ metadata: Record<string, string>; data: string }> };
-    expect(encodedBody.payloads).toHaveLength(2);
-    expect(Buffer.from(encodedBody.payloads[0]!.metadata['encoding']!, 'base64').toString()).toBe('binary/encrypted');
-    expect(Buffer.from(encodedBody.payloads[0]!.data, 'base64').includes(Buffer.from(victimName))).toBe(false);
-
-    const decoded = await post(open, '/decode', encodedBody);
-    expect(decoded.status).toBe(200);
-    expect(await decoded.json()).toEqual({ payloads });
-  });
-
-  it('decodes what the engine codec encrypted, and passes plain payloads through', async () => {
-    const [encrypted] = await codec.encode([toPayload({ name: victimName })]);
-    const plain = payloadToJSON(toPayload(42));
-    const res = await post(open, '/decode', { payloads: [payloadToJSON(encrypted!), plain] });
-    const body = (await res.json()) as { payloads: Array<{ data: string }> };
-    expect(JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString())).toEqual({ name: victimName });
-    expect(body.payloads[1]).toEqual(plain);
-  });
-
-  it('answers the CORS preflight of the Temporal UI origin, and refuses other origins', async () => {
-    const preflight = (origin: string) =>
-      fetch(`${open.endpoint}/decode`, {
-        method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
-      });
-    const ok = await preflight(uiOrigin);
-    expect(ok.status).toBe(204);
-    expect(ok.headers.get('access-control-allow-origin')).toBe(uiOrigin);
-    expect(ok.headers.get('access-control-allow-methods')).toBe('POST');
-    expect(ok.headers.get('access-control-allow-headers')).toBe('content-type, x-namespace, authorization');
-    expect(ok.headers.get('access-control-allow-credentials')).toBe('true');
-    // The operator may type localhost instead of 127.0.0.1: same UI.
-    expect((await preflight('http://localhost:8233')).headers.get('access-control-allow-origin')).toBe('http://localhost:8233');
-
-    for (const evil of ['http://evil.example', 'http://127.0.0.1:9999', 'null']) {
-      const refused = await preflight(evil);
-      expect(refused.status, evil).toBe(403);
-      expect(refused.headers.get('access-control-allow-origin')).toBeNull();
-      const posted = await post(open, '/decode', { payloads: [] }, { origin: evil });
-      expect(posted.status).toBe(403);
-      expect(await posted.json()).toEqual({ error: { code: 'ORIGIN_NOT_ALLOWED' } });
-    }
-    // The UI's own POST carries the CORS headers; the CLI sends no Origin and is accepted.
-    const fromUi = await post(open, '/decode', { payloads: [] }, { origin: uiOrigin });
-    expect(fromUi.status).toBe(200);
-    expect(fromUi.headers.get('access-control-allow-origin')).toBe(uiOrigin);
-    expect((await post(open, '/decode', { payloads: [] })).status).toBe(200);
-  });
-
-  it('requires a bearer token whose sha256 is configured, when tokens are configured', async () => {
-    const body = { payloads: [payloadToJSON(toPayload('x'))] };
-    const missing = await post(authed, '/encode', body);
-    expect(missing.status).toBe(401);
-    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
-    expect((await post(authed, '/encode', body, { authorization: 'Bearer wrong' })).status).toBe(401);
-    expect((await post(authed, '/encode', body, { authorization: `Basic ${token}` })).status).toBe(401);
-    expect((await post(authed, '/encode', body, { authorization: `Bearer ${sha256Hex(token)}` })).status).toBe(401);
-    const right = await post(authed, '/encode', body, { authorization: `Bearer ${token}` });
-    expect(right.status).toBe(200);
-    expect(((await right.json()) as { payloads: unknown[] }).payloads).toHaveLength(1);
-    expect((await post(authed, '/decode', { payloads: [] }, { authorization: 'Bearer other' })).status).toBe(200);
-    // The preflight carries no credentials: it is answered without them.
-    const preflight = await fetch(`${authed.endpoint}/decode`, { method: 'OPTIONS', headers: { origin: uiOrigin, 'access-control-request-method': 'POST' } });
-    expect(preflight.status).toBe(204);
-  });
-
-  it('refuses to listen beyond loopback without tokens', async () => {
-    await expect(startCodecServer({ codec, port: 0, host: '0.0.0.0', uiOrigin, logger: silent })).rejects.toThrow(/without authentication/);
-  });
-
-  it('takes `{}` (proto3 JSON of an empty list, as the temporal CLI posts it for a query without arguments) as no payloads', async () => {
-    for (const path of ['/encode', '/decode']) {
-      const res = await post(open, path, {});
-      expect(res.status, path).toBe(200);
-      expect(await res.json(), path).toEqual({ payloads: [] });
-    }
-  });
-
-  it('answers 413 to a body over the limit', async () => {
-    const big = { payloads: [{ metadata: {}, data: Buffer.alloc(4096).toString('base64') }] };
-    const res = await post(small, '/decode', big);
-    expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BODY_TOO_LARGE');
-    // The default limit is 4 MiB.
-    const huge = JSON.stringify({ payloads: [{ data: Buffer.alloc(3.2 * 1024 * 1024).toString('base64') }] });
-    expect((await post(open, '/decode', huge)).status).toBe(413);
-  });
-
-  it('answers 400 with the field at fault to bad JSON or a bad shape, 404 to other paths, 405 to other methods', async () => {
-    const bad = await post(open, '/decode', '{"payloads": [');
-    expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: { code: 'INVALID_JSON', field: '(body)' } });
-    const shape = await post(open, '/decode', { payloads: [{ metadata: { encoding: 'not base64!' } }] });
-    expect(shape.status).toBe(400);
-    expect(await shape.json()).toMatchObject({ error: { code: 'INVALID_PAYLOADS', field: 'payloads[0].metadata.encoding' } });
-    expect(((await (await post(open, '/decode', { nothing: 1 })).json()) as { error: { field: string } }).error.field).toBe('nothing');
-    expect(((await (await post(open, '/decode', { payloads: 'x' })).json()) as { error: { field: string } }).error.field).toBe('payloads');
-    for (const path of ['/decodes', '/../decode', '']) expect((await post(open, path, { payloads: [] })).status, path).toBe(404);
-    expect((await fetch(`${open.endpoint.replace('/codec', '')}/decode`, { method: 'POST', headers: json, body: '{"payloads":[]}' })).status).toBe(404);
-    const get = await fetch(`${open.endpoint}/decode`);
-    expect(get.status).toBe(405);
-  });
-
-  it('names the key id, not the payload, when a payload cannot be decrypted', async () => {
-    const [foreign] = await new AesGcmCodec(new KeyRing('k7', { k7: randomBytes(32) })).encode([toPayload({ name: victimName })]);
-    const res = await post(open, '/decode', { payloads: [payloadToJSON(toPayload(1)), payloadToJSON(foreign!)] });
-    expect(res.status).toBe(422);
-    const body = (await res.json()) as { error: { code: string; field: string; message: string } };
-    expect(body.error).toMatchObject({ code: 'UNKNOWN_KEY_ID', field: 'payloads[1]' });
-    expect(body.error.message).toContain('"k7"');
-    expect(JSON.stringify(body)).not.toContain(victimName);
+  it('refuses CODEC_AUTH_TOKENS, which is gone, saying what replaces it and never echoing its value', () => {
+    const digest = sha256Hex('token-1');
+    const err = configError(() => loadEngineConfig({ CODEC_AUTH_TOKENS: digest }));
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatch(/^CODEC_AUTH_TOKENS: removed: the codec server authenticates callers as the API does/);
+    expect(err.problems[0]).toContain('API_IDENTITIES_FILE');
+    expect(err.problems[0]).toContain('/codec/session');
+    expect(err.problems[0]).toContain('--codec-auth "Bearer <API key>"');
+    expect(err.message).not.toContain(digest);
   });
 });

@@ -266,7 +266,7 @@ describe('docker-compose.yml: services, mirroring the cluster profile', () => {
     expect(uiConfig.temporalGrpcAddress).toBe('temporal:7233');
     expect(publishedPorts('temporal-ui')).toContainEqual({ hostIp: '127.0.0.1', hostPort: uiUrl.port, containerPort: String(uiConfig.port) });
     expect(uiConfig.cors.allowOrigins).toContain(uiUrl.origin);
-    // The engine serves the codec without authentication on loopback only (config/env.ts refuses otherwise).
+    // This profile runs no codec server: the API service's roles do not include codec.
     expect(uiConfig.codec).toBeUndefined();
     expect(loadEngineConfig(envOf('api')).roles).not.toContain('codec');
   });

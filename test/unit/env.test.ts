@@ -57,7 +57,7 @@ describe('loadEngineConfig', () => {
       roles: ['worker', 'bridge', 'codec', 'api'],
       shutdownGraceMs: 10_000,
       payloadKeys: { source: 'PAYLOAD_KEYS_FILE', file: defaultPayloadKeysFile, isDefault: true },
-      codecServer: { host: '127.0.0.1', port: 8234, authTokenDigests: [], uiOrigin: 'http://127.0.0.1:8233' },
+      codecServer: { host: '127.0.0.1', port: 8234, uiOrigin: 'http://127.0.0.1:8233', sessionTtlSeconds: 3600 },
       api: { host: '127.0.0.1', port: 8080, identitiesFile: defaultIdentitiesFile, rateLimitPerMinute: 600 },
       workerMetricsAddress: '127.0.0.1:9464',
       workerMaxCachedWorkflows: 450,
