@@ -5,6 +5,7 @@ import { encodeCloudEvent } from '../messaging/cloudevents.js';
 import type { Publisher } from '../messaging/kafka.js';
 import { AgencyCode } from '../schemas/common.js';
 import type { CaseFacts } from '../schemas/intake.js';
+import { committeeTopicSuffix, DISTRICT_COMMITTEE, PROVINCIAL_COMMITTEE } from '../domain/jurisdiction.js';
 import { OPERATORS } from '../domain/recipients.js';
 import type { Notification } from '../schemas/notifications.js';
 import type { RoutingDecision } from '../schemas/routing.js';
@@ -16,6 +17,14 @@ export interface ActivityDeps {
   source: string;
   /** Partner organisations with a topic of their own (config/kafka-access.json); absent: any code that is no agency's. */
   partners?: readonly string[];
+  /**
+   * District and provincial committees are told on their own jurisdiction's topic
+   * (`<notify>ahtc-d.punjab.lahore`, `<notify>ahtc-p.punjab`), which only that committee may read;
+   * only where the broker has those topics. Absent or false: they are not told on Kafka at all
+   * (the console and API show them their referrals), never on the shared `<notify>ahtc-d`, which
+   * every district's committee reads.
+   */
+  committeeJurisdictionTopics?: boolean;
 }
 
 /** Activities of the referral workflows, built over their dependencies (no globals). */
@@ -33,7 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     async publishNotifications(notifications: Notification[]): Promise<void> {
       const records = [];
       for (const n of notifications) {
-        const topic = topicFor(deps.topics, n.recipient, deps.partners);
+        const topic = topicFor(deps, n);
         if (topic === undefined) {
           log.warn('no notification topic for this recipient: not sent on Kafka', { notificationId: n.id, type: n.type, recipient: n.recipient });
           continue;
@@ -51,8 +60,15 @@ export function createActivities(deps: ActivityDeps) {
  * the broker does not know) is told nothing on Kafka: the notification would reach nobody, and
  * no topic exists to hold it (bridge and API refuse plans naming such an organisation).
  */
-function topicFor(topics: Topics, recipient: string, partners: readonly string[] | undefined): string | undefined {
+function topicFor(deps: ActivityDeps, n: Notification): string | undefined {
+  const { topics, partners } = deps;
+  const recipient = n.recipient;
   if (recipient === OPERATORS) return topics.events;
+  if (recipient === DISTRICT_COMMITTEE || recipient === PROVINCIAL_COMMITTEE) {
+    const { province, district } = (n.data ?? {}) as { province?: unknown; district?: unknown };
+    if (!deps.committeeJurisdictionTopics || typeof province !== 'string' || typeof district !== 'string') return undefined;
+    return `${topics.notifyPrefix}${committeeTopicSuffix(recipient, { province, district })}`;
+  }
   const agency = AgencyCode.safeParse(recipient);
   if (agency.success && agency.data !== 'PARTNER') return notificationTopic(topics, recipient);
   if (agency.success || (partners && !partners.includes(recipient))) return undefined;

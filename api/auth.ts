@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
 import { ApiRole, type Identity } from '../config/identities.js';
 import { AgencyCode } from '../schemas/common.js';
+import { Jurisdiction, jurisdictionProblem } from '../schemas/jurisdiction.js';
 import type { Actor } from '../workflows/actions.js';
 
 /** Who is calling: an agency officer, supervisor, operator, admin, or a partner organisation. */
@@ -10,6 +11,8 @@ export interface Principal {
   agency: string;
   role: ApiRole;
   organisation?: string;
+  /** Where a committee acts (a district committee: province and district; a provincial one: province). */
+  jurisdiction?: Jurisdiction;
   via: 'api-key' | 'jwt';
 }
 
@@ -90,7 +93,14 @@ export function createAuthenticator(settings: AuthSettings) {
     let match: Identity | undefined;
     for (const candidate of byHash) if (timingSafeEqual(candidate.hash, hash)) match = candidate.identity;
     if (!match) throw new AuthError('INVALID_CREDENTIALS', 'authorization: unknown API key');
-    return { id: match.id, agency: match.agency, role: match.role, ...(match.organisation ? { organisation: match.organisation } : {}), via: 'api-key' };
+    return {
+      id: match.id,
+      agency: match.agency,
+      role: match.role,
+      ...(match.organisation ? { organisation: match.organisation } : {}),
+      ...(match.jurisdiction ? { jurisdiction: match.jurisdiction } : {}),
+      via: 'api-key',
+    };
   };
 }
 
@@ -200,7 +210,15 @@ function principalOf(payload: JWTPayload, jwt: JwtSettings): Principal {
     if (jwt.knownOrganisations && !jwt.knownOrganisations.includes(org)) throw claim('organisation', 'not a known partner organisation');
     organisation = org;
   }
-  return { id: sub, agency: agency.data, role: role.data, ...(organisation ? { organisation } : {}), via: 'jwt' };
+  let jurisdiction: Jurisdiction | undefined;
+  if (payload['jurisdiction'] !== undefined) {
+    const parsed = Jurisdiction.safeParse(payload['jurisdiction']);
+    if (!parsed.success) throw claim('jurisdiction', 'expected { province, district? } with a known province and one of its district codes');
+    jurisdiction = parsed.data;
+  }
+  const problem = jurisdictionProblem(agency.data, jurisdiction);
+  if (problem) throw claim('jurisdiction', problem);
+  return { id: sub, agency: agency.data, role: role.data, ...(organisation ? { organisation } : {}), ...(jurisdiction ? { jurisdiction } : {}), via: 'jwt' };
 }
 
 /** The workflows' actor for an authenticated caller: actions are always attributed to who called. */
@@ -210,5 +228,6 @@ export function actorOf(principal: Principal): Actor {
     agency: principal.agency,
     role: principal.role.toUpperCase() as Actor['role'],
     ...(principal.organisation ? { organisation: principal.organisation } : {}),
+    ...(principal.jurisdiction ? { jurisdiction: { ...principal.jurisdiction } } : {}),
   };
 }

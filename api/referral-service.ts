@@ -9,6 +9,7 @@ import {
   referralPersonsQuery,
   referralStateQuery,
 } from '../workflows/messages.js';
+import { isParty, partyEntryOf, withJurisdiction, type PartyCandidate } from '../domain/jurisdiction.js';
 import { PartnerTasksOpenKey } from '../workflows/search-attributes.js';
 import type { JusticeState, PartnerTask, ProtectionState, ReferralState } from '../workflows/types.js';
 import type { Principal } from './auth.js';
@@ -75,13 +76,19 @@ export class ReferralService {
     eq('Priority', filter.priority);
     if (filter.breached !== undefined) clauses.push(`SlaBreached = ${filter.breached}`);
     if (filter.open !== undefined) clauses.push(filter.open ? `ExecutionStatus = 'Running'` : `ExecutionStatus != 'Running'`);
-    // An agency sees only referrals it is a party to.
-    if (!seesAll) clauses.push(`Parties = ${quote(principal.agency)}`);
+    // An agency sees only referrals it is a party to; a committee only those of its jurisdiction.
+    if (!seesAll) {
+      const clause = partiesClause(principal);
+      if (!clause) return [];
+      clauses.push(clause);
+    }
     // Raw visibility rows: the summary needs only search attributes (stored unencrypted), so a
     // row whose memo this process cannot decode does not break the whole list.
     const out: ReferralSummary[] = [];
     for await (const raw of this.visibilityRows(clauses.join(' AND '), Math.min(filter.limit, 1000))) {
       const sa = (name: string) => searchAttribute(raw.searchAttributes?.indexedFields?.[name]);
+      // Referrals started before committees were qualified list them bare: decided by the same rule.
+      if (!seesAll && !isParty(principal, withJurisdiction(keywordList(raw.searchAttributes?.indexedFields?.['Parties']), locationOf(sa)))) continue;
       const deadline = sa('NextDeadline');
       const breached = sa('SlaBreached');
       out.push({
@@ -179,6 +186,30 @@ export class ReferralService {
       throw err;
     }
   }
+}
+
+/**
+ * The visibility clause of the referrals a caller is a party to: its agency, or its committee's
+ * jurisdiction entry, and for a district or provincial committee also the bare code (with the
+ * province) that referrals started before jurisdictions carry; rows are then checked one by one.
+ */
+export function partiesClause(principal: PartyCandidate): string | undefined {
+  const entry = partyEntryOf(principal);
+  if (entry === undefined) return undefined;
+  if (entry === principal.agency || !principal.jurisdiction) return `Parties = ${quote(entry)}`;
+  return `Province = ${quote(principal.jurisdiction.province)} AND (Parties = ${quote(entry)} OR Parties = ${quote(principal.agency)})`;
+}
+
+function keywordList(payload: RawPayload | null | undefined): string[] {
+  if (!payload) return [];
+  const value = defaultPayloadConverter.fromPayload(payload);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
+}
+
+function locationOf(sa: (name: string) => unknown): { province: string; district: string } | undefined {
+  const province = sa('Province');
+  const district = sa('District');
+  return typeof province === 'string' && typeof district === 'string' ? { province, district } : undefined;
 }
 
 /** Visibility rows per page of the partner's list. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { Jurisdiction, jurisdictionProblem } from '../schemas/jurisdiction.js';
 import { ConfigError, describeIssues } from './errors.js';
 
 /** The `aud` a token must carry unless API_JWT_AUDIENCE says otherwise. */
@@ -18,12 +19,22 @@ export const Identity = z
     agency: z.string().min(2).max(20),
     role: ApiRole,
     organisation: z.string().min(2).max(40).optional(),
+    /**
+     * Where the identity acts: a district committee's province and district, a provincial committee's
+     * province. A district or provincial committee without one is a party to no referral.
+     */
+    jurisdiction: Jurisdiction.optional(),
     keySha256: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 of the API key, 64 hex digits'),
   })
   .strict()
   .refine((i) => i.role !== 'partner' || (i.agency === 'PARTNER' && i.organisation), {
     message: 'a partner identity has agency PARTNER and an organisation',
     path: ['organisation'],
+  })
+  .superRefine((i, ctx) => {
+    // A committee identity without one (a file from before jurisdictions) is a party to nothing.
+    const problem = i.jurisdiction !== undefined ? jurisdictionProblem(i.agency, i.jurisdiction) : undefined;
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jurisdiction'], message: problem });
   });
 export type Identity = z.infer<typeof Identity>;
 

@@ -248,10 +248,12 @@ type Aligned<Z, T> = [Z] extends [T] ? ([keyof Z] extends [keyof T] ? ([keyof T]
 type Assert<T extends true> = T;
 type _Aligned = [
   Assert<Aligned<Actor, Types.WireActor>>,
-  // The workflows' actor is the sender's plus what the bridge vouches with, and nothing else…
-  Assert<Aligned<Actor & { assertedBy?: string }, Types.Actor>>,
-  // …which a sender cannot state: the wire schema has no such field (and is strict).
+  // The workflows' actor is the sender's plus what the bridge vouches with and the jurisdiction the
+  // API's authenticated identity carries, and nothing else…
+  Assert<Aligned<Actor & { assertedBy?: string; jurisdiction?: { province: string; district?: string } }, Types.Actor>>,
+  // …which a sender cannot state: the wire schema has no such fields (and is strict).
   Assert<'assertedBy' extends keyof Actor ? false : true>,
+  Assert<'jurisdiction' extends keyof Actor ? false : true>,
   Assert<Aligned<AcknowledgeActionV1, Types.AcknowledgeAction>>,
   Assert<Aligned<ScreeningActionV1, Types.ScreeningAction>>,
   Assert<Aligned<ReclassifyActionV1, Types.ReclassifyAction>>,

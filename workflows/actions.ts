@@ -24,6 +24,12 @@ export interface Actor extends WireActor {
    * actions through the HTTP API, which authenticated the person itself.
    */
   assertedBy?: string;
+  /**
+   * Where a committee acts (`{ province, district? }`, district as a code): set by the HTTP API from
+   * the authenticated identity, never accepted from a sender over Kafka. A district or provincial
+   * committee without it is a party to no referral.
+   */
+  jurisdiction?: { province: string; district?: string };
 }
 
 export interface ActionBase {

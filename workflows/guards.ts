@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/workflow';
+import { isParty } from '../domain/jurisdiction.js';
 import type { Actor, ActorRole } from './actions.js';
 
 /**
@@ -32,11 +33,15 @@ export function requireActor(actor: Actor | undefined): asserts actor is Actor {
   }
 }
 
-/** The acting agency must be one of the referral's parties. */
+/**
+ * The acting agency must be one of the referral's parties; a committee only for the referral's own
+ * jurisdiction (`parties` holds `AHTC-D:<PROVINCE>:<DISTRICT>`, `AHTC-P:<PROVINCE>`, `AHTC-N`).
+ */
 export function requireParty(actor: Actor, parties: readonly string[]): void {
   requireActor(actor);
-  if (!parties.includes(actor.agency)) {
-    reject(Rejection.notAParty, `actor.agency: ${actor.agency} is not a party to this referral`);
+  if (!isParty(actor, parties)) {
+    const where = actor.jurisdiction ? ` (${[actor.jurisdiction.province, actor.jurisdiction.district].filter(Boolean).join(':')})` : '';
+    reject(Rejection.notAParty, `actor.agency: ${actor.agency}${where} is not a party to this referral`);
   }
 }
 

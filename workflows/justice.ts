@@ -11,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { deadlineAt } from '../domain/deadlines.js';
+import { isCommittee, partiesAt } from '../domain/jurisdiction.js';
 import type { Notification } from '../schemas/notifications.js';
 import type { RoutedDecision } from '../schemas/routing.js';
 import type { Actor, ActorRole } from './actions.js';
@@ -88,13 +89,12 @@ export const TRIAL_UPDATES_PER_RUN = 10;
  */
 export const JUSTICE_SUMMARY_ON_CHANGE_PATCH = 'justice-summary-on-change';
 
-const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'] as const;
 const PROSECUTION = 'PROSECUTION';
 const PTA = 'PTA';
 const BEOE = 'BEOE';
 const FJA = 'FRAUDULENT_JOB_AD';
 const TERMINAL: readonly string[] = ['CLOSED', 'CLOSED_NO_CASE', 'CLOSED_NOT_CHARGED', 'STOPPED'];
-const ACTOR_FIELDS: readonly string[] = ['actorId', 'agency', 'role', 'organisation', 'assertedBy'];
+const ACTOR_FIELDS: readonly string[] = ['actorId', 'agency', 'role', 'organisation', 'assertedBy', 'jurisdiction'];
 const ROLES: readonly ActorRole[] = ['OFFICER', 'SUPERVISOR', 'OPERATOR', 'PARTNER', 'ADMIN'];
 
 export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutcome> {
@@ -154,7 +154,7 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       priority: input.priority,
       stage: () => `JUSTICE:${stage}`,
     },
-    () => ({ ministries: routing.informed.filter((a) => !(COMMITTEES as readonly string[]).includes(a)) }),
+    () => ({ ministries: routing.informed.filter((a) => !isCommittee(a)) }),
     {
       publish: async (notifications) => {
         outbox.push(...notifications);
@@ -168,9 +168,11 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
     },
   );
 
-  /** Agencies that may act on the track: the route, the prosecution, the committees, and whoever owns a running FJA step. */
+  /** Agencies that may act on the track: the route, the prosecution, the committees of the jurisdiction, and whoever owns a running FJA step. */
   const parties = (): string[] => {
-    const all = new Set<string>([routing.lead, ...routing.supporting, ...routing.informed, routing.escalationCommittee, PROSECUTION, ...COMMITTEES]);
+    const all = new Set<string>(
+      partiesAt([routing.lead, ...routing.supporting, ...routing.informed, routing.escalationCommittee, PROSECUTION], { province: input.province, district: input.district }),
+    );
     if (sla.isRunning('contentBlock')) all.add(PTA);
     if (sla.isRunning('licenceCheck')) all.add(BEOE);
     return [...all];

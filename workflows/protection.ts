@@ -11,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { deadlineAt } from '../domain/deadlines.js';
+import { partiesAt } from '../domain/jurisdiction.js';
 import type { Notification } from '../schemas/notifications.js';
 import type {
   Actor,
@@ -96,7 +97,6 @@ const SWD = 'SWD';
 const PARTNER = 'PARTNER';
 /** The agency recorded for what the workflow itself does (timers, transitions, the referral's stop). */
 const ENGINE = 'ENGINE';
-const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'] as const;
 const MINISTRIES = ['MOI', 'MOPHRD', 'MOFA'] as const;
 const PLACEMENTS: ReadonlyArray<ProtectionPlacementAction['placement']> = ['SHELTER', 'MEDICAL', 'FAMILY', 'CHILD_PROTECTION'];
 const TASK_KINDS: readonly PartnerTaskKind[] = ['SHELTER', 'MEDICAL', 'PSYCHOSOCIAL', 'LEGAL_AID', 'FAMILY_TRACING', 'LIVELIHOOD', 'EDUCATION'];
@@ -142,7 +142,7 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   // current state, applying nothing: see AppliedActions.
   const applied = new AppliedActions(patched(ACTION_DEDUPE_WINDOW_PATCH), carried?.appliedActions, dedupeWindowOf(policy));
 
-  const parties = unique([SWD, routing.lead, ...routing.supporting, ...routing.informed, ...COMMITTEES, PARTNER]);
+  const parties = partiesAt([SWD, routing.lead, ...routing.supporting, ...routing.informed, PARTNER], { province: input.province, district: input.district });
   const ministries = unique([...routing.informed, ...routing.supporting].filter((a) => (MINISTRIES as readonly string[]).includes(a)));
   const facts = {
     referralId: input.referralId,

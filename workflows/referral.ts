@@ -12,6 +12,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { committeesOf, isCommittee, isParty, partiesAt } from '../domain/jurisdiction.js';
 import { priorityOf } from '../domain/priority.js';
 import type { Notification } from '../schemas/notifications.js';
 import type { RoutedDecision, RoutingDecision } from '../schemas/routing.js';
@@ -74,9 +75,15 @@ export const ATTRIBUTES_ON_CHANGE_PATCH = 'referral-attributes-on-change';
  * and a visibility write on the server: an intake wrote six.
  */
 export const ATTRIBUTES_PER_TASK_PATCH = 'referral-attributes-once-per-task';
+/**
+ * The `Parties` search attribute names the committees of the referral's jurisdiction
+ * (`AHTC-D:PUNJAB:LAHORE`, `AHTC-P:PUNJAB`, `AHTC-N`) instead of every committee bare; referrals
+ * started before it keep writing the old list (readers qualify it with withJurisdiction()).
+ */
+export const PARTIES_BY_JURISDICTION_PATCH = 'referral-parties-by-jurisdiction';
 
-/** Committees and operators' bodies that may act on any referral (classification, escalations). */
-const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'];
+/** Every committee, bare: the `Parties` of referrals started before PARTIES_BY_JURISDICTION_PATCH. */
+const LEGACY_COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'];
 
 /** One referral, from intake to closure. */
 export async function referralWorkflow(input: ReferralWorkflowInput): Promise<ReferralOutcome> {
@@ -110,6 +117,8 @@ class ReferralLifecycle {
   /** ATTRIBUTES_PER_TASK_PATCH: set at the start of run(), so the marker is in the first task. */
   private attributesPerTask = false;
   private attributesDirty = false;
+  /** PARTIES_BY_JURISDICTION_PATCH: set at the start of run(). */
+  private partiesByJurisdiction = false;
 
   constructor(private readonly input: ReferralWorkflowInput) {
     const { referral, policy } = input;
@@ -161,6 +170,7 @@ class ReferralLifecycle {
       { key: PriorityKey, value: this.priority },
     ];
     this.attributesPerTask = patched(ATTRIBUTES_PER_TASK_PATCH);
+    this.partiesByJurisdiction = patched(PARTIES_BY_JURISDICTION_PATCH);
     if (!this.attributesPerTask) {
       upsertSearchAttributes(initial);
     } else {
@@ -351,7 +361,7 @@ class ReferralLifecycle {
   // --- messages ---
 
   private installHandlers(): void {
-    setHandler(referralStateQuery, () => ({ ...this.state, sla: this.sla.view(), tracks: { ...this.trackSummaries } }));
+    setHandler(referralStateQuery, () => this.snapshot());
     setHandler(referralPersonsQuery, () => this.input.referral.persons);
 
     setHandler(
@@ -407,8 +417,10 @@ class ReferralLifecycle {
           if (this.state.stage === 'CLOSED' || this.withdrawal) reject(Rejection.invalidTransition, 'the referral is closed');
           if (this.pendingReclassification) reject(Rejection.invalidTransition, 'a re-classification is already being applied');
           const routed = this.routed();
-          const allowed = [...COMMITTEES, ...(routed ? [routed.lead] : [])];
-          requireAgency(action.actor, allowed, 're-classification');
+          // The lead agency, or a committee of the referral's own jurisdiction.
+          if (!(isCommittee(action.actor.agency) && isParty(action.actor, committeesOf(this.input.referral.facts.location)))) {
+            requireAgency(action.actor, routed ? [routed.lead] : [], 're-classification by the lead agency or a committee of the jurisdiction');
+          }
           requireRole(action.actor, ['SUPERVISOR', 'OPERATOR', 'ADMIN'], 're-classification');
           requireOneOf(action.caseType, ['TRAFFICKING', 'SMUGGLING', 'FRAUDULENT_JOB_AD'], 'caseType');
           requireText(action.reason, 'reason');
@@ -525,10 +537,22 @@ class ReferralLifecycle {
     return routed;
   }
 
+  /** The parties the validators check against: committees only of the referral's jurisdiction. */
   private parties(): string[] {
+    return partiesAt(this.partyAgencies(), this.input.referral.facts.location);
+  }
+
+  private partyAgencies(): string[] {
     const routed = this.routed();
     const agencies = routed ? [routed.lead, ...routed.supporting, ...routed.informed, routed.escalationCommittee] : [];
-    return [...new Set([...agencies, ...COMMITTEES, this.input.referral.sourceAgency])];
+    return [...agencies, this.input.referral.sourceAgency];
+  }
+
+  /** The `Parties` search attribute: before PARTIES_BY_JURISDICTION_PATCH, every committee bare. */
+  private partiesAttribute(): string[] {
+    if (this.partiesByJurisdiction) return this.parties();
+    const agencies = this.partyAgencies();
+    return [...new Set([...agencies.slice(0, -1), ...LEGACY_COMMITTEES, ...agencies.slice(-1)])];
   }
 
   private clockOf(step: string): { step: string; deadline: string } {
@@ -537,7 +561,8 @@ class ReferralLifecycle {
   }
 
   private snapshot(): ReferralState {
-    return { ...this.state, sla: this.sla.view(), tracks: { ...this.trackSummaries } };
+    const { province, district } = this.input.referral.facts.location;
+    return { ...this.state, location: { province, district }, sla: this.sla.view(), tracks: { ...this.trackSummaries } };
   }
 
   /** Marks the attributes for writing; before ATTRIBUTES_PER_TASK_PATCH, writes them at once. */
@@ -574,7 +599,7 @@ class ReferralLifecycle {
       { key: CaseTypeKey, value: this.state.caseType ?? 'UNKNOWN' },
       { key: SlaBreachedKey, value: breached },
       { key: NextDeadlineKey, value: deadlines.length > 0 && this.state.stage !== 'CLOSED' ? new Date(Math.min(...deadlines)) : null },
-      { key: PartiesKey, value: this.parties() },
+      { key: PartiesKey, value: this.partiesAttribute() },
       ...(routed ? [{ key: LeadAgencyKey, value: routed.lead }] : []),
     ];
     const tracks = Object.fromEntries(Object.entries(this.trackSummaries).map(([k, v]) => [k, v?.stage]));

@@ -62,6 +62,8 @@ export interface ReferralState {
   policyVersion: string;
   caseType?: string;
   priority?: string;
+  /** Where the referral happened (its facts' province and district as reported): decides its committees. */
+  location?: { province: string; district: string };
   routing?: RoutingDecision;
   closedReason?: string;
   consent?: string;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ActionEvent, resolveAction, type ActionEventType } from '../../schemas/actions.js';
 import { Priority, Province, ReferralId, ReportedCaseType } from '../../schemas/common.js';
 import { ReferralDetectedV1 } from '../../schemas/intake.js';
+import { isParty, partiesAt } from '../../domain/jurisdiction.js';
 import { justiceWorkflowId, protectionWorkflowId } from '../../workflows/messages.js';
 import type { ReferralState } from '../../workflows/types.js';
 import { actorOf, type Principal } from '../auth.js';
@@ -11,12 +12,18 @@ import type { ReferralService } from '../referral-service.js';
 import type { ApiApp, Deny } from '../server.js';
 
 const SEES_ALL = new Set(['operator', 'admin']);
-const COMMITTEES = ['AHTC-D', 'AHTC-P', 'AHTC-N'];
 
-/** Agencies party to a referral: lead, supporting, informed, the escalation committees and the source. */
+/**
+ * Parties to a referral: lead, supporting, informed and the source agency, and the committees of
+ * its jurisdiction (`AHTC-D:<PROVINCE>:<DISTRICT>`, `AHTC-P:<PROVINCE>`, `AHTC-N`): the same rule
+ * as the workflows' validators and the `Parties` search attribute (domain/jurisdiction.ts).
+ * A state without a location (none should be) has no district or provincial committee.
+ */
 export function partiesOf(state: ReferralState, sourceAgency?: string): string[] {
   const r = state.routing?.status === 'ROUTED' ? state.routing : undefined;
-  return [...new Set([...(r ? [r.lead, ...r.supporting, ...r.informed, r.escalationCommittee] : []), ...COMMITTEES, ...(sourceAgency ? [sourceAgency] : [])])];
+  const agencies = [...(r ? [r.lead, ...r.supporting, ...r.informed, r.escalationCommittee] : []), ...(sourceAgency ? [sourceAgency] : [])];
+  if (state.location) return partiesAt(agencies, state.location);
+  return [...new Set([...agencies.filter((a) => a !== 'AHTC-D' && a !== 'AHTC-P'), 'AHTC-N'])];
 }
 
 /** Personal data is for those who work with the victim: the lead agency's and social welfare's officers, and admins. */
@@ -76,7 +83,7 @@ export function registerReferralRoutes(api: ApiApp, service: ReferralService, de
       const detail = await service.get(request.params.referralId);
       if (!detail) return reply.status(404).send(notFound());
       const source = detail.referral.timeline.find((e) => e.action === 'DETECTED')?.agency;
-      if (!SEES_ALL.has(principal.role) && !partiesOf(detail.referral, source).includes(principal.agency)) {
+      if (!SEES_ALL.has(principal.role) && !isParty(principal, partiesOf(detail.referral, source))) {
         return deny(request, reply, `${principal.agency} is not a party to referral ${request.params.referralId}`, { notFound });
       }
       const persons = mayReadPersons(principal, detail.referral) ? await service.persons(request.params.referralId) : undefined;
@@ -97,13 +104,16 @@ export function registerReferralRoutes(api: ApiApp, service: ReferralService, de
       async (request, reply) => {
         const principal = request.principal!;
         const { referralId } = request.params;
-        const data = { ...(request.body as Record<string, unknown>), referralId, actor: actorOf(principal) };
+        // The wire schema has no jurisdiction (a Kafka sender cannot state one): it is added after.
+        const { jurisdiction, ...actor } = actorOf(principal);
+        const data = { ...(request.body as Record<string, unknown>), referralId, actor };
         const parsed = option.safeParse({ specversion: '1.0', id: 'api', source: 'api', type, data });
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => ({ field: ['body', ...i.path.slice(1).map(String)].join('.'), message: i.message }));
           return reply.status(400).send({ error: { code: 'VALIDATION', message: `${problems.length} invalid field(s)`, field: problems[0]?.field, problems } });
         }
         const { track, update, payload } = resolveAction(parsed.data as ActionEvent);
+        if (jurisdiction) payload['actor'] = { ...(payload['actor'] as object), jurisdiction };
         const workflowId = track === 'justice' ? justiceWorkflowId(referralId) : track === 'protection' ? protectionWorkflowId(referralId) : `referral-${referralId}`;
         const idempotencyKey = request.headers['idempotency-key'];
         try {

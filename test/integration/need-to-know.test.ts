@@ -211,12 +211,13 @@ describe('need to know: no personal data on any topic', () => {
       }),
     ).toBe('referral.action.accepted.v1');
 
-    // C: the district committee classifies it; it is routed.
+    // C: the national committee classifies it (over Kafka: the district committees share one broker
+    // login, so none of them is a party by it); it is routed.
     await eventually(() => referralState(c.referralId).catch(() => undefined), (s) => s?.stage === 'UNROUTED', 30_000, 'C unrouted');
     expect(
       await act('referral.action.reclassify.v1', {
         referralId: c.referralId,
-        actor: { actorId: 'ahtc-d-sec-1', agency: 'AHTC-D', role: 'SUPERVISOR' },
+        actor: { actorId: 'ahtc-n-sec-1', agency: 'AHTC-N', role: 'SUPERVISOR' },
         caseType: 'SMUGGLING',
         reason: 'irregular crossing arranged for payment',
       }),

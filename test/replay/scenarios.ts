@@ -229,7 +229,7 @@ export const scenarios: Scenario[] = [
         args: [workflowInput(referral)],
       });
       await untilStage(handle, 'UNROUTED');
-      const committee: Actor = { actorId: 'ahtc-chair', agency: 'AHTC-D', role: 'SUPERVISOR' };
+      const committee: Actor = { actorId: 'ahtc-chair', agency: 'AHTC-D', role: 'SUPERVISOR', jurisdiction: { province: 'PUNJAB', district: 'LAHORE' } };
       await handle.executeUpdate(reclassifyUpdate, { args: [{ actor: committee, caseType: 'FRAUDULENT_JOB_AD', reason: 'online advertisement' }] });
       await untilStage(handle, 'SCREENING');
       await skip(30 * 3_600_000); // the acknowledgement breaches and escalates
@@ -243,6 +243,26 @@ export const scenarios: Scenario[] = [
   {
     name: 'v4-partner-tasks-open-one-partner-done',
     run: partnerTasksOpen,
+  },
+  {
+    // After 'referral-parties-by-jurisdiction': Parties names the committees of the referral's
+    // own district and province. Gwadar's district committee classifies an unrouted case; the
+    // acknowledgement then breaches up to the provincial committee.
+    name: 'v5-parties-by-jurisdiction-reclassified-escalated',
+    async run(client, taskQueue, skip) {
+      const referral = detected({ referralId: 'HIST-JURISDICTION-1', facts: { caseType: 'UNKNOWN', location: { province: 'BALOCHISTAN', district: 'Gwadar' } } });
+      const handle = await client.workflow.start('referralWorkflow', {
+        workflowId: `referral-${referral.referralId}`,
+        taskQueue,
+        args: [workflowInput(referral)],
+      });
+      await untilStage(handle, 'UNROUTED');
+      const gwadar: Actor = { actorId: 'ahtc-d-gwadar-1', agency: 'AHTC-D', role: 'SUPERVISOR', jurisdiction: { province: 'BALOCHISTAN', district: 'GWADAR' } };
+      await handle.executeUpdate(reclassifyUpdate, { args: [{ actor: gwadar, caseType: 'SMUGGLING', reason: 'irregular crossing arranged for payment' }] });
+      await untilStage(handle, 'SCREENING');
+      await skip(50 * 3_600_000);
+      return [handle.workflowId];
+    },
   },
 ];
 

@@ -26,7 +26,7 @@ export async function startWorkflowHarness(taskQueue = 'referrals-test'): Promis
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    activityDeps: { publisher, topics: testTopics, source: 'urn:test' },
+    activityDeps: { publisher, topics: testTopics, source: 'urn:test', committeeJurisdictionTopics: true },
     workflowBundle: await bundle,
   });
   const running = worker.run();

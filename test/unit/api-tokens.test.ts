@@ -173,6 +173,19 @@ describe('signed tokens from a JWKS file', () => {
     expect(await refused(app, await token(ed, { claims: { agency: 'PARTNER', role: 'admin' } }), 'TOKEN_CLAIM')).toMatch(/role/);
   });
 
+  it("takes a committee's jurisdiction claim, checked against the known provinces and districts (TOKEN_CLAIM)", async () => {
+    const lahore = await call(app, await token(ed, { claims: { agency: 'AHTC-D', role: 'supervisor', jurisdiction: { province: 'PUNJAB', district: 'LAHORE' } } }));
+    expect(lahore.status).toBe(200);
+    expect(lahore.body).toMatchObject({ agency: 'AHTC-D', jurisdiction: { province: 'PUNJAB', district: 'LAHORE' } });
+    expect(await refused(app, await token(ed, { claims: { agency: 'AHTC-D', role: 'supervisor' } }), 'TOKEN_CLAIM')).toMatch(/jurisdiction/);
+    expect(await refused(app, await token(ed, { claims: { agency: 'AHTC-D', role: 'supervisor', jurisdiction: { province: 'PUNJAB', district: 'GWADAR' } } }), 'TOKEN_CLAIM')).toMatch(/jurisdiction/);
+    expect(await refused(app, await token(ed, { claims: { agency: 'AHTC-P', role: 'officer', jurisdiction: { province: 'ATLANTIS' } } }), 'TOKEN_CLAIM')).toMatch(/jurisdiction/);
+    expect(await refused(app, await token(ed, { claims: { agency: 'AHTC-P', role: 'officer', jurisdiction: { province: 'SINDH', district: 'THATTA' } } }), 'TOKEN_CLAIM')).toMatch(/jurisdiction/);
+    expect(await refused(app, await token(ed, { claims: { agency: 'AHTC-N', role: 'officer', jurisdiction: { province: 'SINDH' } } }), 'TOKEN_CLAIM')).toMatch(/jurisdiction/);
+    expect((await call(app, await token(ed, { claims: { agency: 'AHTC-P', role: 'officer', jurisdiction: { province: 'SINDH' } } }))).status).toBe(200);
+    expect((await call(app, await token(ed, { claims: { agency: 'AHTC-N', role: 'officer' } }))).status).toBe(200);
+  });
+
   it('rotates without a restart: a new key is accepted as soon as the file has it, a removed one is refused', async () => {
     const next = await signer('EdDSA', 'ed-2');
     const newToken = await token(next);

@@ -24,6 +24,12 @@ describe('scripts/dev-identities.ts', () => {
     expect(missing).toEqual([]);
     expect(identities.find((i) => i.id === 'nccia-supervisor')).toMatchObject({ agency: 'NCCIA', role: 'supervisor' });
     expect(identities.filter((i) => i.role === 'partner').map((i) => i.organisation)).toEqual(['IOM', 'SSDO']);
+    // Committees carry their jurisdiction: Lahore's and Gwadar's district committees, Punjab's and Balochistan's provincial ones.
+    expect(identities.find((i) => i.id === 'ahtc-d-officer')?.jurisdiction).toEqual({ province: 'PUNJAB', district: 'LAHORE' });
+    expect(identities.find((i) => i.id === 'ahtc-d-gwadar-supervisor')?.jurisdiction).toEqual({ province: 'BALOCHISTAN', district: 'GWADAR' });
+    expect(identities.find((i) => i.id === 'ahtc-p-supervisor')?.jurisdiction).toEqual({ province: 'PUNJAB' });
+    expect(identities.find((i) => i.id === 'ahtc-n-supervisor')?.jurisdiction).toBeUndefined();
+    expect(identities.filter((i) => i.agency === 'AHTC-D' || i.agency === 'AHTC-P').every((i) => i.jurisdiction)).toBe(true);
     // Every identity has a key of its own, and the file holds only its hash.
     expect(Object.keys(keys).sort()).toEqual(identities.map((i) => i.id).sort());
     expect(new Set(Object.values(keys)).size).toBe(identities.length);

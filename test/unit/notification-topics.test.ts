@@ -18,22 +18,28 @@ const stage = (recipient: string, n: number): Notification => ({
   subject: 'REF-000001',
   time: '2026-12-01T00:00:00.000Z',
   recipient,
-  data: { recipient } as never,
+  data: { recipient, province: 'BALOCHISTAN', district: 'Gwadar' } as never,
 });
 
-async function publish(recipients: string[], partners?: readonly string[]) {
+async function publish(recipients: string[], partners?: readonly string[], committeeJurisdictionTopics?: boolean) {
   const publisher = new RecordingPublisher();
-  const activities = createActivities({ publisher, topics, source: 'urn:test', ...(partners ? { partners } : {}) });
+  const activities = createActivities({
+    publisher,
+    topics,
+    source: 'urn:test',
+    ...(partners ? { partners } : {}),
+    ...(committeeJurisdictionTopics !== undefined ? { committeeJurisdictionTopics } : {}),
+  });
   await new MockActivityEnvironment().run(() => activities.publishNotifications(recipients.map(stage)));
   return publisher.records.map((r) => [r.topic, r.headers['ce_id']]);
 }
 
 describe('notification topics', () => {
   it('gives each agency and each known partner organisation its own topic, and operators the events topic', async () => {
-    const sent = await publish(['FIA', 'AHTC-D', 'NGO_HOTLINE', 'IOM', 'SSDO', OPERATORS], ['IOM', 'SSDO']);
+    const sent = await publish(['FIA', 'AHTC-N', 'NGO_HOTLINE', 'IOM', 'SSDO', OPERATORS], ['IOM', 'SSDO']);
     expect(sent.map(([t]) => t)).toEqual([
       'referrals.notify.fia',
-      'referrals.notify.ahtc-d',
+      'referrals.notify.ahtc-n',
       'referrals.notify.ngo_hotline',
       'referrals.notify.partner.iom',
       'referrals.notify.partner.ssdo',
@@ -45,5 +51,12 @@ describe('notification topics', () => {
     const sent = await publish(['UNKNOWN_NGO', 'PARTNER', 'SWD'], ['IOM']);
     expect(sent).toEqual([['referrals.notify.swd', 'referral-X/stage/2/SWD']]);
     expect(sent.some(([t]) => t === 'referrals.notify.partners')).toBe(false);
+  });
+
+  it("tells a district or provincial committee on its own jurisdiction's topic only, never on the committees' shared topic", async () => {
+    const shared = await publish(['AHTC-D', 'AHTC-P', 'AHTC-N'], ['IOM']);
+    expect(shared.map(([t]) => t)).toEqual(['referrals.notify.ahtc-n']);
+    const own = await publish(['AHTC-D', 'AHTC-P', 'AHTC-N'], ['IOM'], true);
+    expect(own.map(([t]) => t)).toEqual(['referrals.notify.ahtc-d.balochistan.gwadar', 'referrals.notify.ahtc-p.balochistan', 'referrals.notify.ahtc-n']);
   });
 });

@@ -25,7 +25,8 @@ const overKafka = (actor: Actor, assertedBy: string): Actor => ({ ...actor, asse
 const fia: Actor = { actorId: 'fia-io-4', agency: 'FIA', role: 'OFFICER' };
 const fiaSupervisor: Actor = { actorId: 'fia-sup-2', agency: 'FIA', role: 'SUPERVISOR' };
 const swd: Actor = { actorId: 'swd-3', agency: 'SWD', role: 'OFFICER' };
-const committee: Actor = { actorId: 'ahtc-d-chair', agency: 'AHTC-D', role: 'SUPERVISOR' };
+// The national committee: over Kafka a district committee's jurisdiction is no one's to vouch for.
+const committee: Actor = { actorId: 'ahtc-n-chair', agency: 'AHTC-N', role: 'SUPERVISOR' };
 const partner = (organisation: string): Actor => ({ actorId: `${organisation.toLowerCase()}-worker`, agency: 'PARTNER', role: 'PARTNER', organisation });
 
 /**
@@ -64,7 +65,7 @@ describe('the audit trail records who asserted the actor (time-skipping)', () =>
     await protection.executeUpdate(completeTaskUpdate, { args: [{ actor: partner('SSDO'), taskId: 'leg-1', outcome: 'DONE' }] });
 
     // A re-classification is recorded by the referral and, as the re-routing it causes, by the justice track.
-    await handle.executeUpdate(reclassifyUpdate, { args: [{ actor: overKafka(committee, 'AHTC-D'), caseType: 'SMUGGLING', reason: 'no exploitation found' }] });
+    await handle.executeUpdate(reclassifyUpdate, { args: [{ actor: overKafka(committee, 'AHTC-N'), caseType: 'SMUGGLING', reason: 'no exploitation found' }] });
     await waitFor(async () => (await justice.query(justiceStateQuery)).timeline.some((e) => e.action === 'REROUTED'));
 
     // Only the shapes the bridge writes: an agency code, or PARTNER:<organisation>.
@@ -82,8 +83,8 @@ describe('the audit trail records who asserted the actor (time-skipping)', () =>
     expect(entry(detail.referral.timeline, 'ACKNOWLEDGED')).toMatchObject({ actor: 'fia-io-4', agency: 'FIA', assertedBy: 'FIA' });
     expect(entry(detail.justice.timeline, 'REGISTERED')).toMatchObject({ actor: 'fia-io-4', agency: 'FIA', assertedBy: 'FIA' });
     expect(entry(detail.justice.timeline, 'DEADLINE_EXTENDED')).toMatchObject({ actor: 'fia-sup-2', agency: 'FIA', assertedBy: 'FIA' });
-    expect(entry(detail.referral.timeline, 'REROUTED')).toMatchObject({ actor: 'ahtc-d-chair', agency: 'AHTC-D', assertedBy: 'AHTC-D' });
-    expect(entry(detail.justice.timeline, 'REROUTED')).toMatchObject({ actor: 'ahtc-d-chair', agency: 'AHTC-D', assertedBy: 'AHTC-D' });
+    expect(entry(detail.referral.timeline, 'REROUTED')).toMatchObject({ actor: 'ahtc-n-chair', agency: 'AHTC-N', assertedBy: 'AHTC-N' });
+    expect(entry(detail.justice.timeline, 'REROUTED')).toMatchObject({ actor: 'ahtc-n-chair', agency: 'AHTC-N', assertedBy: 'AHTC-N' });
     expect(entry(detail.protection.timeline, 'PARTNER_TASK_COMPLETED', 0)).toMatchObject({ actor: 'iom-worker', agency: 'IOM', assertedBy: 'PARTNER:IOM' });
     // Through the API: no one but the engine vouched, and the entry says nothing of it.
     for (const e of [entry(detail.referral.timeline, 'SCREENED'), entry(detail.protection.timeline, 'REINTEGRATION_PLAN_AGREED'), entry(detail.protection.timeline, 'PARTNER_TASK_COMPLETED', 1)]) {

@@ -84,7 +84,7 @@ describe('justice track (time-skipping)', () => {
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       taskQueue,
-      activityDeps: { publisher, topics, source: 'urn:test' },
+      activityDeps: { publisher, topics, source: 'urn:test', committeeJurisdictionTopics: true },
       workflowBundle,
     });
     running = worker.run();
@@ -219,8 +219,8 @@ describe('justice track (time-skipping)', () => {
     const expected = [
       { at: 0.75, rungs: [{ topic: 'notify.fia', rung: 'reminder', kind: 'REMINDER', recipient: 'FIA' }] },
       { at: 1, rungs: [{ topic: 'notify.fia', rung: 'breach', kind: 'BREACH', recipient: 'FIA' }] },
-      { at: 1.5, rungs: [{ topic: 'notify.ahtc-d', rung: 'district-committee', kind: 'ESCALATION', recipient: 'AHTC-D' }] },
-      { at: 2, rungs: [{ topic: 'notify.ahtc-p', rung: 'provincial-committee', kind: 'ESCALATION', recipient: 'AHTC-P' }] },
+      { at: 1.5, rungs: [{ topic: 'notify.ahtc-d.punjab.lahore', rung: 'district-committee', kind: 'ESCALATION', recipient: 'AHTC-D' }] },
+      { at: 2, rungs: [{ topic: 'notify.ahtc-p.punjab', rung: 'provincial-committee', kind: 'ESCALATION', recipient: 'AHTC-P' }] },
       {
         at: 3,
         rungs: [

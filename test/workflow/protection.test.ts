@@ -73,7 +73,7 @@ describe('protection workflow (time-skipping)', () => {
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       taskQueue,
-      activityDeps: { publisher, topics, source: 'urn:test' },
+      activityDeps: { publisher, topics, source: 'urn:test', committeeJurisdictionTopics: true },
       workflowBundle,
     });
     running = worker.run();
@@ -178,8 +178,8 @@ describe('protection workflow (time-skipping)', () => {
     const ladder = [
       { rung: 'reminder', at: 18 * HOUR, kind: 'REMINDER', topics: ['notify.swd'] },
       { rung: 'breach', at: 24 * HOUR, kind: 'BREACH', topics: ['notify.swd'] },
-      { rung: 'district-committee', at: 36 * HOUR, kind: 'ESCALATION', topics: ['notify.ahtc-d'] },
-      { rung: 'provincial-committee', at: 48 * HOUR, kind: 'ESCALATION', topics: ['notify.ahtc-p'] },
+      { rung: 'district-committee', at: 36 * HOUR, kind: 'ESCALATION', topics: ['notify.ahtc-d.punjab.lahore'] },
+      { rung: 'provincial-committee', at: 48 * HOUR, kind: 'ESCALATION', topics: ['notify.ahtc-p.punjab'] },
       // Top rung: the national committee and the ministry the charge matrix names (MOI).
       { rung: 'national-committee', at: 72 * HOUR, kind: 'ESCALATION', topics: ['notify.ahtc-n', 'notify.moi'] },
     ];
@@ -519,10 +519,17 @@ describe('protection workflow (time-skipping)', () => {
     await expectRejected(extend(partner('IOM', 'SUPERVISOR'), 'reintegrationPlan', { days: 1 }, 'partner'), 'Forbidden', 'actor.agency');
     await expectRejected(extend(agency('NCCIA', 'SUPERVISOR'), 'reintegrationPlan', { days: 1 }, 'outsider'), 'NotAParty', 'actor.agency');
 
-    // A committee reassigns: the full 14 days run again from now.
+    // A committee of another district may not; the referral's own district committee reassigns:
+    // the full 14 days run again from now.
+    const districtCommittee = (district: string): Actor => ({ ...agency('AHTC-D', 'SUPERVISOR'), jurisdiction: { province: 'PUNJAB', district } });
+    await expectRejected(
+      run.handle.executeUpdate(reassignStepUpdate, { args: [{ actor: districtCommittee('MULTAN'), step: 'reintegrationPlan', assignee: 'x', reason: 'not ours' }] }),
+      'NotAParty',
+      'actor.agency',
+    );
     const reassignedAt = await env.currentTimeMs();
     const reassigned = await run.handle.executeUpdate(reassignStepUpdate, {
-      args: [{ actor: agency('AHTC-D', 'SUPERVISOR'), step: 'reintegrationPlan', assignee: 'swd-officer-2', reason: 'officer on leave' }],
+      args: [{ actor: districtCommittee('LAHORE'), step: 'reintegrationPlan', assignee: 'swd-officer-2', reason: 'officer on leave' }],
     });
     expect(Date.parse(reassigned.deadline) - reassignedAt).toBeGreaterThanOrEqual(14 * DAY - 60_000);
     expect(Date.parse(reassigned.deadline) - reassignedAt).toBeLessThanOrEqual(14 * DAY + 60_000);

@@ -20,7 +20,7 @@ import { startWorkflowHarness, waitFor, type WorkflowHarness } from '../support/
 const HOUR = 3_600_000;
 const fiaOfficer: Actor = { actorId: 'fia-officer-1', agency: 'FIA', role: 'OFFICER' };
 const fiaSupervisor: Actor = { actorId: 'fia-sup-1', agency: 'FIA', role: 'SUPERVISOR' };
-const committee: Actor = { actorId: 'ahtc-d-chair', agency: 'AHTC-D', role: 'SUPERVISOR' };
+const committee: Actor = { actorId: 'ahtc-d-chair', agency: 'AHTC-D', role: 'SUPERVISOR', jurisdiction: { province: 'PUNJAB', district: 'LAHORE' } };
 
 describe('referral workflow: routing, acknowledgement, screening (time-skipping)', () => {
   let h: WorkflowHarness;
@@ -123,7 +123,18 @@ describe('referral workflow: routing, acknowledgement, screening (time-skipping)
     const handle = await start(workflowInput(referral));
     await waitFor(async () => (await stage(handle)) === 'UNROUTED');
     const unrouted = sent(referral.referralId).filter((r) => r.headers['ce_type'] === 'referral.unrouted.v1');
-    expect(unrouted.map((r) => r.topic)).toEqual(['notify.ahtc-d']);
+    // The referral's own district committee is told, on its own topic: no other district's.
+    expect(unrouted.map((r) => r.topic)).toEqual(['notify.ahtc-d.punjab.lahore']);
+    const gwadar: Actor = { ...committee, actorId: 'ahtc-d-gwadar', jurisdiction: { province: 'BALOCHISTAN', district: 'GWADAR' } };
+    const bare: Actor = { actorId: 'ahtc-d-x', agency: 'AHTC-D', role: 'SUPERVISOR' };
+    for (const outsider of [gwadar, bare]) {
+      await expect(
+        handle.executeUpdate(reclassifyUpdate, { args: [{ actor: outsider, caseType: 'SMUGGLING', reason: 'not ours to classify' }] }),
+      ).rejects.toMatchObject({ cause: { type: 'Forbidden' } });
+    }
+    const parties = (await handle.describe()).searchAttributes['Parties'];
+    expect(parties).toEqual(expect.arrayContaining(['AHTC-D:PUNJAB:LAHORE', 'AHTC-P:PUNJAB', 'AHTC-N']));
+    expect(parties).not.toContain('AHTC-D');
     await expect(
       handle.executeUpdate(reclassifyUpdate, { args: [{ actor: committee, caseType: 'SMUGGLING', reason: '' }] }),
     ).rejects.toMatchObject({ cause: { type: 'InvalidAction', message: 'reason: required' } });
