@@ -7,6 +7,8 @@ export interface ConsoleOptions {
   /** The Temporal Web UI, e.g. `http://127.0.0.1:8233` (no trailing slash needed). */
   temporalUiUrl: string;
   namespace: string;
+  /** A line the sign-in card shows under its own hint, e.g. where a development stack keeps its keys (API_SIGNIN_HINT). */
+  signInHint?: string;
 }
 
 /** The static files under api/pages/ and the URL each is served at. */
@@ -44,11 +46,16 @@ const CSP = [
  * The operator console (`GET /console`) and the partner page (`GET /partner`): static HTML, CSS
  * and plain ES modules from api/pages/, no framework and no build step. The pages ask for an API
  * key and call the API with it; the files themselves are public (they hold no data). The one
- * unauthenticated data route, `GET /console/config`, says where the Temporal UI is.
+ * unauthenticated data route, `GET /console/config`, says where the Temporal UI is (and what the
+ * sign-in card should add to its hint). `GET /` leads to the console.
  */
 export async function registerConsole(app: ApiApp, options: ConsoleOptions): Promise<void> {
   const pages = new URL('./pages/', import.meta.url);
-  const config = { temporalUiUrl: options.temporalUiUrl.replace(/\/+$/, ''), namespace: options.namespace };
+  const config = {
+    temporalUiUrl: options.temporalUiUrl.replace(/\/+$/, ''),
+    namespace: options.namespace,
+    ...(options.signInHint ? { signInHint: options.signInHint } : {}),
+  };
 
   const send = (reply: FastifyReply, type: string, body: string | Buffer) =>
     reply
@@ -65,6 +72,8 @@ export async function registerConsole(app: ApiApp, options: ConsoleOptions): Pro
     const type = TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream';
     app.get(url, { schema: { hide: true } }, (_request, reply) => send(reply, type, body));
   }
+  // The API's own root is no resource: a browser that opens it wants the console.
+  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/console', 302));
   for (const url of ['/console/', '/partner/']) {
     app.get(url, { schema: { hide: true } }, (_request, reply) => reply.redirect(url.slice(0, -1), 301));
   }

@@ -124,6 +124,8 @@ export const EngineEnv = z.object({
   /** The explicit development switch for API_JWT_SECRET. */
   API_JWT_ALLOW_HS256: bool.default('false'),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** One line the console's and partner page's sign-in card shows (npm start: where the development keys are). */
+  API_SIGNIN_HINT: z.string().min(1).max(1000, 'at most 1,000 characters').optional(),
   /** Referrals the worker keeps cached in memory (~0.5 MB each measured): bounds the worker's RSS. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(450),
   /**
@@ -230,6 +232,8 @@ export interface ApiConfig {
   /** Signed tokens; absent: API keys only. */
   jwt?: ApiJwtConfig;
   rateLimitPerMinute: number;
+  /** API_SIGNIN_HINT: shown on the pages' sign-in card. */
+  signInHint?: string;
 }
 
 export interface ApiJwtConfig {
@@ -397,6 +401,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
           }
         : {}),
       rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+      ...(e.API_SIGNIN_HINT ? { signInHint: e.API_SIGNIN_HINT } : {}),
     },
     ...(e.WORKER_METRICS_ADDRESS !== '0' ? { workerMetricsAddress: e.WORKER_METRICS_ADDRESS } : {}),
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,

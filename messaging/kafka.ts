@@ -49,12 +49,37 @@ function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig,
 
 const KNOWN_NOTICES = ['KafkaJS v2.0.0 switched default partitioner', 'Limiting retries for the idempotent producer'];
 
+/**
+ * Broker answers that kafkajs retries by itself and that every healthy first start meets while the
+ * broker loads its group and transaction coordinators (`__consumer_offsets` being created).
+ */
+const COORDINATOR_STARTING = ['The coordinator is loading', 'The group coordinator is not available', 'This is not the correct coordinator'];
+/** How long they may go on before they are an error: longer than a first start takes on a busy machine. */
+export const COORDINATOR_GRACE_MS = 60_000;
+
+/**
+ * Whether a coordinator answer is still within its grace: the first of a run of them starts the
+ * clock; a quiet minute ends the run. Past the grace, every further one is logged as an error.
+ */
+export function coordinatorGrace(graceMs = COORDINATOR_GRACE_MS, now: () => number = Date.now) {
+  let firstAt: number | undefined;
+  let lastAt = 0;
+  return (error: unknown): 'quiet' | 'error' | 'other' => {
+    if (typeof error !== 'string' || !COORDINATOR_STARTING.some((e) => error.startsWith(e))) return 'other';
+    const t = now();
+    if (firstAt === undefined || t - lastAt > graceMs) firstAt = t;
+    lastAt = t;
+    return t - firstAt <= graceMs ? 'quiet' : 'error';
+  };
+}
+
 export interface KafkaConnection {
   kafka: Kafka;
 }
 
 export function createKafka(settings: KafkaSettings): KafkaConnection {
   const log = settings.logger.child({ component: 'kafkajs' });
+  const coordinator = coordinatorGrace();
   const kafka = new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
@@ -67,6 +92,7 @@ export function createKafka(settings: KafkaSettings): KafkaConnection {
       const fields = { namespace: entry.namespace, ...extra };
       // kafkajs warns on every start about choices made here on purpose (see createPublisher).
       if (entry.level === KafkaLogLevel.WARN && KNOWN_NOTICES.some((n) => message.startsWith(n))) log.debug(fields, message);
+      else if (entry.level <= KafkaLogLevel.ERROR && coordinator(extra['error']) === 'quiet') log.debug(fields, `${message} (coordinator starting: retried)`);
       else if (entry.level <= KafkaLogLevel.ERROR) log.error(fields, message);
       else if (entry.level === KafkaLogLevel.WARN) log.warn(fields, message);
       else log.debug(fields, message);

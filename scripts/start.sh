@@ -15,8 +15,10 @@ console and partner page (http://127.0.0.1:8080/console, development API keys in
 .stack/api-keys.json), and the codec server through which the Web UI shows payloads in clear to
 those allowed to see them (sign in at http://127.0.0.1:8234/codec/session, e.g. with the
 'operator' key, and turn on "Include cross-origin credentials" in the UI's codec settings; every
-decode is recorded on referrals.audit). Ctrl-C stops the engine, then the stack
-if this command started it (a stack started with 'npm run stack -- up' is left running).
+decode is recorded on referrals.audit). Ctrl-C, or SIGINT / SIGTERM to npm's own pid, stops the
+engine gracefully, then the stack if this command started it (a stack started with
+'npm run stack -- up' is left running). Logs are readable lines when standard output is a
+terminal, JSON otherwise (LOG_PRETTY=true|false decides instead).
 Environment: see README ("Configuration"); KEEP_STACK=1 leaves the stack running on exit.
 EOF_HELP
     exit 0 ;;
@@ -64,7 +66,8 @@ if [[ -z "${API_JWKS_FILE:-}" && -z "${API_JWKS_URL:-}" && -f "$(dirname "$API_I
 fi
 echo "start: console http://${API_HOST:-127.0.0.1}:${API_PORT:-8080}/console · partner page /partner · API docs /docs · Temporal UI http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
 # The broker's development passwords (one per agency, partner and engine principal) and its CA.
-echo "start: API keys in ${STACK_HOME:-.stack}/api-keys.json · Kafka passwords in ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-credentials.json (CA ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-tls/ca.pem) · Ctrl-C stops everything"
+echo "start: API keys in ${STACK_HOME:-.stack}/api-keys.json · Kafka passwords in ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-credentials.json (CA ${STACK_DIR:-${STACK_HOME:-.stack}}/kafka-tls/ca.pem)"
+echo "start: Ctrl-C stops the engine and the stack (as does SIGINT or SIGTERM to pid $$ or to npm's own pid)"
 
 
 engine_pid=""
@@ -77,6 +80,14 @@ stop() {
   if [[ "$owns_stack" == 1 && -z "${KEEP_STACK:-}" ]]; then bash scripts/stack.sh down; fi
 }
 trap 'stop; exit 130' INT TERM
+
+# The sign-in card of the console and the partner page says where this stack's development keys are.
+if [[ -z "${API_SIGNIN_HINT:-}" ]]; then
+  export API_SIGNIN_HINT="Development keys (this machine's stack): $(cd "${STACK_HOME:-.stack}" && pwd)/api-keys.json — 'operator' for the console, '<agency>-officer' or '<agency>-supervisor' for an agency, 'iom-caseworker' for the partner page."
+fi
+
+# On a terminal, readable log lines (pino-pretty); JSON when the output goes to a file or a collector.
+if [[ -t 1 && -z "${LOG_PRETTY:-}" ]]; then export LOG_PRETTY=true; fi
 
 # The engine's heap budget, as the image sets it (Dockerfile): a bounded heap keeps RSS flat.
 NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=384}" node --import tsx workers/engine.ts &

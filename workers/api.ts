@@ -51,7 +51,12 @@ export async function startApi(
     rateLimitPerMinute: config.api.rateLimitPerMinute,
     onDenied: (route) => metrics.accessDenied.inc({ route }),
     plugins: [
-      (app) => registerConsole(app, { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace }),
+      (app) =>
+        registerConsole(app, {
+          temporalUiUrl: config.temporal.uiUrl,
+          namespace: config.temporal.namespace,
+          ...(config.api.signInHint ? { signInHint: config.api.signInHint } : {}),
+        }),
       (app) => registerMetricsRoute(app, metrics, deps.logger),
     ],
   });

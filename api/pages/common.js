@@ -110,6 +110,17 @@ export function askForKey(container, { title, hint, message }) {
     const input = h('input', { type: 'password', id: 'api-key', name: 'api-key', autocomplete: 'off', spellcheck: 'false', required: true, placeholder: 'API key' });
     const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: !message, text: message ?? '' });
     const button = h('button', { type: 'submit', class: 'primary', text: 'Sign in' });
+    // What this deployment adds (a development stack: where its keys are), from /console/config.
+    const keysHint = h('p', { class: 'muted', id: 'signin-keys', hidden: true });
+    fetch('/console/config', { cache: 'no-store' })
+      .then((res) => (res.ok ? res.json() : {}))
+      .then((config) => {
+        if (typeof config.signInHint === 'string' && config.signInHint) {
+          keysHint.textContent = config.signInHint;
+          keysHint.hidden = false;
+        }
+      })
+      .catch(() => undefined);
     const form = h(
       'form',
       {
@@ -133,6 +144,7 @@ export function askForKey(container, { title, hint, message }) {
       },
       h('h2', { text: title }),
       h('p', { class: 'muted', text: hint }),
+      keysHint,
       h('label', { for: 'api-key', text: 'API key' }),
       input,
       error,

@@ -40,17 +40,9 @@ import {
   startedCount,
   temporalClient,
 } from './cluster-harness.js';
+import { alive } from '../support/engine-process.js';
 
 const info = inject('cluster');
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe.skipIf(!info.available)('cluster profile under faults (PostgreSQL, Temporal server, 3 Kafka nodes, 2 engine replicas)', () => {
   let client: Client;
   let closeClient: () => Promise<void>;

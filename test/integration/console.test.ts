@@ -21,6 +21,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const temporalAddress = inject('temporalAddress');
 const taskQueue = uniqueId('console-queue');
 const temporalUiUrl = 'http://127.0.0.1:18233';
+const signInHint = 'Development keys (this machine only): .stack/api-keys.json';
 const screenshots = `${repoRoot}test-results`;
 
 const people: Array<{ id: string; agency: string; role: ApiRole; organisation?: string }> = [
@@ -54,7 +55,7 @@ describe('operator console and partner page in headless Chromium', () => {
       temporalUiUrl,
       auth: { identities },
       logger,
-      plugins: [(api) => registerConsole(api, { temporalUiUrl, namespace: 'default' })],
+      plugins: [(api) => registerConsole(api, { temporalUiUrl, namespace: 'default', signInHint })],
     });
     baseUrl = await listenOnLoopback(app);
     browser = await chromium.launch({
@@ -87,6 +88,9 @@ describe('operator console and partner page in headless Chromium', () => {
 
   async function signIn(page: Page, path: string, who: string): Promise<void> {
     await page.goto(`${baseUrl}${path}`);
+    // The sign-in card says where this deployment's keys are (API_SIGNIN_HINT).
+    await page.locator('#signin-keys').waitFor({ state: 'visible' });
+    expect(await page.locator('#signin-keys').textContent()).toBe(signInHint);
     await page.locator('#api-key').fill(keyOf(who));
     await page.locator('#signin button[type=submit]').click();
     await page.locator('#session').waitFor({ state: 'visible' });
@@ -144,7 +148,9 @@ describe('operator console and partner page in headless Chromium', () => {
       expect(res.body).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
     }
     const config = await app.inject({ method: 'GET', url: '/console/config' });
-    expect(config.json()).toEqual({ temporalUiUrl, namespace: 'default' });
+    expect(config.json()).toEqual({ temporalUiUrl, namespace: 'default', signInHint });
+    const root = await app.inject({ method: 'GET', url: '/' });
+    expect([root.statusCode, root.headers['location']]).toEqual([302, '/console']);
     // The data stays behind the API key.
     expect((await app.inject({ method: 'GET', url: '/referrals' })).statusCode).toBe(401);
   });

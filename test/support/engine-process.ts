@@ -4,6 +4,16 @@ import { eventually } from './kafka-harness.js';
 import { repoRoot } from './stack-paths.js';
 import { engineSecurityEnv } from './test-kafka.js';
 
+/** Whether a process is still running (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Topic variables of an engine process whose topics all start with the test's own prefix. */
 export function engineTopicEnv(run: string) {
   return {
