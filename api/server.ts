@@ -7,6 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import { AuthError, createAuthenticator, type AuthSettings, type Principal } from './auth.js';
 import { apiError, errorHandler } from './errors.js';
+import type { AuthorityPolicy } from '../schemas/policy.js';
 import type { ReferralService } from './referral-service.js';
 import { registerReferralRoutes } from './routes/referrals.js';
 import { registerPartnerRoutes } from './routes/partner.js';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   /** Requests per minute per identity. */
   rateLimitPerMinute?: number;
   bodyLimitBytes?: number;
+  /** The policy's authority table: each action's route says who may act (OpenAPI). */
+  authority?: AuthorityPolicy;
   /** Called on every 403, e.g. to count denials. */
   onDenied?: (route: string) => void;
   /** Extra routes (console pages, metrics, codec) added by the composition root. */
@@ -125,7 +128,7 @@ export async function buildApi(deps: ApiDeps): Promise<ApiApp> {
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/whoami', { schema: { hide: true } }, async (request) => request.principal);
-  registerReferralRoutes(app, deps.service, deny);
+  registerReferralRoutes(app, deps.service, deny, deps.authority);
   registerPartnerRoutes(app, deps.service, deny);
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Policy, slaStepNames } from '../schemas/policy.js';
+import { authorityActions, Policy, slaStepNames } from '../schemas/policy.js';
 import { ConfigError, describeIssues } from './errors.js';
 
 /** Parses a policy document, naming every bad field. The source names the file in errors. */
@@ -28,6 +28,14 @@ function checkPolicyConsistency(policy: Policy): string[] {
       problems.push(`escalationLadder.${i}.atFraction: must be greater than the rung before (${previous.atFraction})`);
     }
   });
+  if (policy.authority) {
+    for (const action of authorityActions) {
+      if (!policy.authority.actions[action]) problems.push(`authority.actions.${action}: missing (every action needs its row; [] for nobody)`);
+    }
+    for (const step of Object.keys(policy.authority.extensions.steps)) {
+      if (!policy.sla[step]) problems.push(`authority.extensions.steps.${step}: not a step of sla`);
+    }
+  }
   return problems;
 }
 

@@ -137,3 +137,24 @@ export function addWorkingDays(fromMs: number, n: number, calendar: Calendar): n
   }
   return instantOfWall(dayWall + timeOfDay, calendar.timeZone);
 }
+
+/**
+ * The working days an extension from `fromMs` to `toMs` adds: the working days among the local
+ * dates after `fromMs`'s up to `toMs`'s, and at least one (an extension of a few hours counts as a
+ * day). Nothing for `toMs` <= `fromMs`.
+ */
+export function workingDaysAdded(fromMs: number, toMs: number, calendar: Calendar): number {
+  assertInstant(fromMs, 'fromMs');
+  assertInstant(toMs, 'toMs');
+  if (toMs <= fromMs) return 0;
+  const last = localDate(toMs, calendar.timeZone);
+  let day = wallMidnightOf(localDate(fromMs, calendar.timeZone));
+  let count = 0;
+  for (;;) {
+    day += DAY_MS;
+    const ymd = ymdOfWall(day);
+    if (ymd > last) break;
+    if (isWorkingDay(ymd, calendar)) count += 1;
+  }
+  return Math.max(1, count);
+}

@@ -102,6 +102,82 @@ export const ActionsPolicy = z
   .strict();
 export type ActionsPolicy = z.infer<typeof ActionsPolicy>;
 
+/**
+ * The agency actions, by the names of their routes and events (`POST /referrals/:id/actions/<name>`,
+ * `referral.action.<name>.v1`): the rows of the authority table.
+ */
+export const authorityActions = [
+  'acknowledge',
+  'complete-screening',
+  'reclassify',
+  'withdraw',
+  'extend-deadline',
+  'reassign-step',
+  'register-case',
+  'investigation-report',
+  'charge-decision',
+  'trial-update',
+  'verdict',
+  'appeal',
+  'content-block',
+  'licence-check',
+  'protection-placement',
+  'reintegration-plan',
+  'complete-task',
+  'follow-up',
+] as const;
+export const AuthorityAction = z.enum(authorityActions);
+export type AuthorityAction = z.infer<typeof AuthorityAction>;
+
+/**
+ * How an actor stands to a referral: its routing's `lead`, a `supporting` or `informed` agency, a
+ * `committee` of the referral's own jurisdiction (domain/jurisdiction.ts), an `operator` (role
+ * OPERATOR or ADMIN, through the HTTP API), or the `partner` organisation the action concerns (the
+ * task's own; for a follow-up, one with a task in the plan).
+ */
+export const AuthorityRelation = z.enum(['lead', 'supporting', 'informed', 'committee', 'operator', 'partner']);
+export type AuthorityRelation = z.infer<typeof AuthorityRelation>;
+export const AuthorityRole = z.enum(['OFFICER', 'SUPERVISOR', 'OPERATOR', 'PARTNER', 'ADMIN']);
+export type AuthorityRole = z.infer<typeof AuthorityRole>;
+
+/** One cell group of the table: the roles of one relation (or of one named agency, e.g. PROSECUTION) that may act. */
+export const AuthorityGrant = z
+  .object({
+    relation: AuthorityRelation.optional(),
+    /** An agency that owns the step whatever the routing says (PROSECUTION, PTA, BEOE, SWD). */
+    agency: AgencyCode.optional(),
+    roles: z.array(AuthorityRole).min(1),
+  })
+  .strict()
+  .refine((g) => (g.relation === undefined) !== (g.agency === undefined), { message: 'name a relation or an agency, not both' });
+export type AuthorityGrant = z.infer<typeof AuthorityGrant>;
+
+/** How far one step's clock may be extended: extensions and the working days they add, in total. */
+export const ExtensionCap = z.object({ maxCount: z.number().int().min(0).max(100), maxWorkingDays: z.number().int().min(0).max(3650) }).strict();
+export type ExtensionCap = z.infer<typeof ExtensionCap>;
+
+/**
+ * Who may do what: action × relation × role. Enforced by the workflows' update validators for
+ * referrals started with it (a referral keeps the policy it started with: one started without
+ * the table keeps the rules it had). `extensions` caps each step's extensions; beyond the cap only
+ * `beyondCap` may extend (the committee of the jurisdiction).
+ */
+export const AuthorityPolicy = z
+  .object({
+    $comment: z.string().optional(),
+    actions: z.record(AuthorityAction, z.array(AuthorityGrant)),
+    extensions: z
+      .object({
+        default: ExtensionCap,
+        /** Per policy step (`investigationReport`, `partnerTask`, …). */
+        steps: z.record(z.string(), ExtensionCap).default({}),
+        beyondCap: z.array(AuthorityGrant).min(1),
+      })
+      .strict(),
+  })
+  .strict();
+export type AuthorityPolicy = z.infer<typeof AuthorityPolicy>;
+
 /** The SLA steps the lifecycle runs; each must have an entry in `sla`. */
 export const slaStepNames = [
   'acknowledge',
@@ -131,6 +207,7 @@ export const Policy = z
     calendar: Calendar,
     protection: ProtectionPolicy.default({ followUpMonths: [3, 6, 12] }),
     actions: ActionsPolicy.default({}),
+    authority: AuthorityPolicy.optional(),
   })
   .strict();
 export type Policy = z.infer<typeof Policy>;

@@ -49,6 +49,7 @@ export async function startApi(
     auth: { identities, ...(jwt ? { jwt } : {}) },
     logger: deps.logger,
     rateLimitPerMinute: config.api.rateLimitPerMinute,
+    ...(deps.policy.authority ? { authority: deps.policy.authority } : {}),
     onDenied: (route) => metrics.accessDenied.inc({ route }),
     plugins: [
       (app) =>

@@ -85,6 +85,11 @@ export function validateClockChange(
 ): void {
   requireParty(actor, parties);
   requireRole(actor, CLOCK_ROLES, 'moving an SLA clock');
+  requireClockStep(step, running, reason);
+}
+
+/** A clock change names its reason and a step whose clock is running. */
+export function requireClockStep(step: string | undefined, running: readonly string[], reason: string | undefined): asserts step is string {
   requireText(reason, 'reason');
   if (!step || !running.includes(step)) {
     reject(Rejection.invalidTransition, `step: "${step ?? ''}" has no running clock (running: ${running.join(', ') || 'none'})`);

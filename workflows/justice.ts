@@ -17,6 +17,7 @@ import type { RoutedDecision } from '../schemas/routing.js';
 import type { Actor, ActorRole } from './actions.js';
 import { notify } from './activity-options.js';
 import { ACTION_DEDUPE_WINDOW_PATCH, AppliedActions, dedupeWindowOf } from './applied-actions.js';
+import { AUTHORITY_PATCH, authorityOf, countedExtension, requireClockChangeByTable } from './authority.js';
 import { auditActor, record, stageEvents, type StageEventSpec } from './events.js';
 import {
   Rejection,
@@ -104,6 +105,13 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
   // An action applied in an earlier run passes every validator below and is answered with the
   // current state, applying nothing: see AppliedActions.
   const applied = new AppliedActions(patched(ACTION_DEDUPE_WINDOW_PATCH), carried?.appliedActions, dedupeWindowOf(policy));
+  // The policy's authority table, when the referral started with one: see workflows/authority.ts.
+  const authority = authorityOf(
+    patched(AUTHORITY_PATCH),
+    policy.authority,
+    () => ({ lead: routing.lead, supporting: routing.supporting, informed: routing.informed, location: { province: input.province, district: input.district } }),
+    () => parties(),
+  );
   let lastAttributes: string | undefined;
   let lastSummary: string | undefined;
 
@@ -241,7 +249,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
     const unknown = Object.keys(actor).filter((k) => !ACTOR_FIELDS.includes(k));
     if (unknown.length > 0) reject(Rejection.invalidAction, `actor.${unknown[0]}: unknown field`);
     requireOneOf(actor.role, ROLES, 'actor.role');
-    requireParty(actor, parties());
+    // Under the authority table its require() checks standing (an operator needs none).
+    if (!authority) requireParty(actor, parties());
     return actor;
   };
 
@@ -277,7 +286,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [routing.lead], 'registerCase');
+        if (authority) authority.require('register-case', actor);
+        else requireAgency(actor, [routing.lead], 'registerCase');
         requireOneOf(a.decision, ['REGISTERED', 'NO_CASE'], 'decision');
         if (a.decision === 'NO_CASE') requireText(a.reason, 'reason');
         requireStage(stage, ['REGISTRATION'], 'registerCase');
@@ -306,7 +316,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [routing.lead], 'submitInvestigationReport');
+        if (authority) authority.require('investigation-report', actor);
+        else requireAgency(actor, [routing.lead], 'submitInvestigationReport');
         requireOneOf(a.kind, ['INTERIM', 'FINAL'], 'kind');
         requireStage(stage, ['INVESTIGATION'], 'submitInvestigationReport');
       },
@@ -334,7 +345,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [PROSECUTION], 'recordChargeDecision');
+        if (authority) authority.require('charge-decision', actor);
+        else requireAgency(actor, [PROSECUTION], 'recordChargeDecision');
         requireOneOf(a.decision, ['CHARGED', 'NOT_CHARGED'], 'decision');
         if (a.decision === 'NOT_CHARGED') requireText(a.reason, 'reason');
         requireStage(stage, ['CHARGE_DECISION'], 'recordChargeDecision');
@@ -356,7 +368,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [PROSECUTION], 'recordTrialUpdate');
+        if (authority) authority.require('trial-update', actor);
+        else requireAgency(actor, [PROSECUTION], 'recordTrialUpdate');
         requireText(a.note, 'note');
         requireStage(stage, ['TRIAL'], 'recordTrialUpdate');
       },
@@ -387,7 +400,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [PROSECUTION], 'recordVerdict');
+        if (authority) authority.require('verdict', actor);
+        else requireAgency(actor, [PROSECUTION], 'recordVerdict');
         requireOneOf(a.verdict, ['CONVICTED', 'ACQUITTED', 'PARTLY_CONVICTED'], 'verdict');
         requireStage(stage, ['TRIAL'], 'recordVerdict');
       },
@@ -410,7 +424,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [PROSECUTION, routing.lead], 'fileAppeal');
+        if (authority) authority.require('appeal', actor);
+        else requireAgency(actor, [PROSECUTION, routing.lead], 'fileAppeal');
         requireOneOf(a.by, ['PROSECUTION', 'DEFENCE'], 'by');
         requireStage(stage, ['VERDICT'], 'fileAppeal');
         if (!appealWindowOpen) {
@@ -432,7 +447,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [PTA], 'confirmContentBlock');
+        if (authority) authority.require('content-block', actor);
+        else requireAgency(actor, [PTA], 'confirmContentBlock');
         requireOneOf(a.result, ['BLOCKED', 'NOT_FOUND', 'REFUSED'], 'result');
         stepRunning('contentBlock', contentBlock, 'confirmContentBlock');
       },
@@ -451,7 +467,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        requireAgency(actor, [BEOE], 'recordLicenceCheck');
+        if (authority) authority.require('licence-check', actor);
+        else requireAgency(actor, [BEOE], 'recordLicenceCheck');
         requireOneOf(a.result, ['LICENSED', 'UNLICENSED', 'SUSPENDED'], 'result');
         stepRunning('licenceCheck', licenceCheck, 'recordLicenceCheck');
       },
@@ -483,19 +500,20 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
     extendDeadlineUpdate,
     (a) => {
       if (!applied.firstDelivery()) return clockOf(a.step);
-      sla.extend(a.step, a.by, a.actor, a.reason);
+      sla.extend(a.step, a.by, a.actor, a.reason, countedExtension(authority, a.step, a.by, sla));
       return clockMoved(a.step, 'DEADLINE_EXTENDED', a.actor.agency);
     },
     {
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        validateClockChange(actor, parties(), a.step, sla.runningSteps(), a.reason);
+        if (!authority) validateClockChange(actor, parties(), a.step, sla.runningSteps(), a.reason);
         const by = a.by as { hours?: unknown; days?: unknown } | undefined;
         const amount = by && typeof by === 'object' ? (by.hours ?? by.days) : undefined;
         if (typeof amount !== 'number' || !(amount > 0) || Object.keys(by ?? {}).length !== 1) {
           reject(Rejection.invalidAction, 'by: must be { hours: n } or { days: n } with n > 0');
         }
+        if (authority) requireClockChangeByTable(authority, 'extend-deadline', actor, a.step, a.reason, sla, a.by);
       },
     },
   );
@@ -511,7 +529,8 @@ export async function justiceWorkflow(input: JusticeInput): Promise<JusticeOutco
       validator: (a) => {
         if (applied.isReplay()) return;
         const actor = checkActor(a);
-        validateClockChange(actor, parties(), a.step, sla.runningSteps(), a.reason);
+        if (authority) requireClockChangeByTable(authority, 'reassign-step', actor, a.step, a.reason, sla);
+        else validateClockChange(actor, parties(), a.step, sla.runningSteps(), a.reason);
         requireText(a.assignee, 'assignee');
       },
     },

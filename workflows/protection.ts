@@ -24,6 +24,7 @@ import type {
 } from './actions.js';
 import { notify } from './activity-options.js';
 import { ACTION_DEDUPE_WINDOW_PATCH, AppliedActions, dedupeWindowOf } from './applied-actions.js';
+import { AUTHORITY_PATCH, authorityOf, countedExtension, requireClockChangeByTable } from './authority.js';
 import { auditActor, record, stageEvents, type StageEventSpec } from './events.js';
 import {
   Rejection,
@@ -141,6 +142,13 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
   // An action applied in an earlier run passes every validator below and is answered with the
   // current state, applying nothing: see AppliedActions.
   const applied = new AppliedActions(patched(ACTION_DEDUPE_WINDOW_PATCH), carried?.appliedActions, dedupeWindowOf(policy));
+  // The policy's authority table, when the referral started with one: see workflows/authority.ts.
+  const authority = authorityOf(
+    patched(AUTHORITY_PATCH),
+    policy.authority,
+    () => ({ lead: routing.lead, supporting: routing.supporting, informed: routing.informed, location: { province: input.province, district: input.district } }),
+    () => parties,
+  );
 
   const parties = partiesAt([SWD, routing.lead, ...routing.supporting, ...routing.informed, PARTNER], { province: input.province, district: input.district });
   const ministries = unique([...routing.informed, ...routing.supporting].filter((a) => (MINISTRIES as readonly string[]).includes(a)));
@@ -295,7 +303,8 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
 
   /** A partner acts for its organisation: it must say which. */
   function requirePartyActor(actor: Actor): void {
-    requireParty(actor, parties);
+    // Under the authority table its require() checks standing (an operator needs none).
+    if (!authority) requireParty(actor, parties);
     if (actor.agency === PARTNER) requireText(actor.organisation, 'actor.organisation');
   }
 
@@ -331,7 +340,8 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
         if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
-        requireAgency(action.actor, unique([SWD, routing.lead]), 'recordProtectionPlacement');
+        if (authority) authority.require('protection-placement', action.actor);
+        else requireAgency(action.actor, unique([SWD, routing.lead]), 'recordProtectionPlacement');
         requireOneOf(action.placement, PLACEMENTS, 'placement');
         requireStage(stage, ['IMMEDIATE_PROTECTION'], 'recordProtectionPlacement');
       },
@@ -370,7 +380,8 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
         if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
-        requireAgency(action.actor, [SWD], 'agreeReintegrationPlan');
+        if (authority) authority.require('reintegration-plan', action.actor);
+        else requireAgency(action.actor, [SWD], 'agreeReintegrationPlan');
         requireCode(action.partner, 'partner');
         const list: ReintegrationPlanAction['tasks'] | undefined = action.tasks;
         if (!Array.isArray(list) || list.length === 0) reject(Rejection.invalidAction, 'tasks: at least one task is required');
@@ -424,7 +435,11 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
         if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
-        if (action.actor.agency !== PARTNER) {
+        if (authority) {
+          // A partner naming an unknown task is told so below (InvalidAction).
+          const own = tasks.find((t) => t.taskId === action.taskId);
+          if (own || action.actor.agency !== PARTNER) authority.require('complete-task', action.actor, { partner: own !== undefined && own.partner === action.actor.organisation });
+        } else if (action.actor.agency !== PARTNER) {
           reject(Rejection.forbidden, `actor.agency: completePartnerTask is for the task's partner organisation (PARTNER), not ${action.actor.agency}`);
         }
         requireText(action.taskId, 'taskId');
@@ -463,7 +478,9 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
         if (applied.isReplay()) return;
         requireActor(action?.actor);
         requirePartyActor(action.actor);
-        if (action.actor.agency !== SWD) {
+        if (authority) {
+          authority.require('follow-up', action.actor, { partner: partnerOrganisations().includes(action.actor.organisation ?? '') });
+        } else if (action.actor.agency !== SWD) {
           requireAgency(action.actor, [SWD, PARTNER], 'recordFollowUp');
           if (!partnerOrganisations().includes(action.actor.organisation ?? '')) {
             reject(Rejection.forbidden, `actor.organisation: ${action.actor.organisation ?? ''} has no task in this reintegration plan`);
@@ -487,13 +504,18 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
     extendDeadlineUpdate,
     (action) => {
       if (!applied.firstDelivery()) return clockOf(action.step);
-      sla.extend(action.step, action.by, action.actor, action.reason);
+      sla.extend(action.step, action.by, action.actor, action.reason, countedExtension(authority, action.step, action.by, sla));
       return clockMoved(action.step, 'DEADLINE_EXTENDED', 'deadline extended');
     },
     {
       validator: (action) => {
         if (applied.isReplay()) return;
         requireActor(action?.actor);
+        if (authority) {
+          requireExtension(action.by);
+          requireClockChangeByTable(authority, 'extend-deadline', action.actor, action.step, action.reason, sla, action.by);
+          return;
+        }
         validateClockChange(action.actor, parties, action.step, sla.runningSteps(), action.reason);
         forbidPartnerClockChange(action.actor);
         requireExtension(action.by);
@@ -512,8 +534,12 @@ export async function protectionWorkflow(input: ProtectionInput): Promise<Protec
       validator: (action) => {
         if (applied.isReplay()) return;
         requireActor(action?.actor);
-        validateClockChange(action.actor, parties, action.step, sla.runningSteps(), action.reason);
-        forbidPartnerClockChange(action.actor);
+        if (authority) {
+          requireClockChangeByTable(authority, 'reassign-step', action.actor, action.step, action.reason, sla);
+        } else {
+          validateClockChange(action.actor, parties, action.step, sla.runningSteps(), action.reason);
+          forbidPartnerClockChange(action.actor);
+        }
         requireText(action.assignee, 'assignee');
       },
     },

@@ -18,6 +18,7 @@ import type { Notification } from '../schemas/notifications.js';
 import type { RoutedDecision, RoutingDecision } from '../schemas/routing.js';
 import type { Actor, ReclassifyAction, ScreeningAction } from './actions.js';
 import { notify, routing } from './activity-options.js';
+import { AUTHORITY_PATCH, authorityOf, countedExtension, requireClockChangeByTable, type Authority } from './authority.js';
 import { auditActor, record, stageEvents } from './events.js';
 import {
   CLOCK_ROLES,
@@ -119,6 +120,8 @@ class ReferralLifecycle {
   private attributesDirty = false;
   /** PARTIES_BY_JURISDICTION_PATCH: set at the start of run(). */
   private partiesByJurisdiction = false;
+  /** The policy's authority table (AUTHORITY_PATCH, and a policy that has one): set at the start of run(). */
+  private authority: Authority | undefined;
 
   constructor(private readonly input: ReferralWorkflowInput) {
     const { referral, policy } = input;
@@ -171,6 +174,15 @@ class ReferralLifecycle {
     ];
     this.attributesPerTask = patched(ATTRIBUTES_PER_TASK_PATCH);
     this.partiesByJurisdiction = patched(PARTIES_BY_JURISDICTION_PATCH);
+    this.authority = authorityOf(
+      patched(AUTHORITY_PATCH),
+      this.input.policy.authority,
+      () => {
+        const routed = this.routed();
+        return { lead: routed?.lead, supporting: routed?.supporting ?? [], informed: routed?.informed ?? [], location: facts.location };
+      },
+      () => this.parties(),
+    );
     if (!this.attributesPerTask) {
       upsertSearchAttributes(initial);
     } else {
@@ -375,7 +387,8 @@ class ReferralLifecycle {
         validator: (action) => {
           requireActor(action?.actor);
           const routed = this.requireRouted('acknowledge');
-          requireAgency(action.actor, [routed.lead], 'acknowledging the referral');
+          if (this.authority) this.authority.require('acknowledge', action.actor);
+          else requireAgency(action.actor, [routed.lead], 'acknowledging the referral');
           if (this.acknowledgedBy) reject(Rejection.invalidTransition, 'the referral is already acknowledged');
           if (!this.sla.isRunning('acknowledge')) reject(Rejection.invalidTransition, `acknowledge is not possible at stage ${this.state.stage}`);
         },
@@ -417,11 +430,15 @@ class ReferralLifecycle {
           if (this.state.stage === 'CLOSED' || this.withdrawal) reject(Rejection.invalidTransition, 'the referral is closed');
           if (this.pendingReclassification) reject(Rejection.invalidTransition, 'a re-classification is already being applied');
           const routed = this.routed();
-          // The lead agency, or a committee of the referral's own jurisdiction.
-          if (!(isCommittee(action.actor.agency) && isParty(action.actor, committeesOf(this.input.referral.facts.location)))) {
-            requireAgency(action.actor, routed ? [routed.lead] : [], 're-classification by the lead agency or a committee of the jurisdiction');
+          if (this.authority) {
+            this.authority.require('reclassify', action.actor);
+          } else {
+            // The lead agency, or a committee of the referral's own jurisdiction.
+            if (!(isCommittee(action.actor.agency) && isParty(action.actor, committeesOf(this.input.referral.facts.location)))) {
+              requireAgency(action.actor, routed ? [routed.lead] : [], 're-classification by the lead agency or a committee of the jurisdiction');
+            }
+            requireRole(action.actor, ['SUPERVISOR', 'OPERATOR', 'ADMIN'], 're-classification');
           }
-          requireRole(action.actor, ['SUPERVISOR', 'OPERATOR', 'ADMIN'], 're-classification');
           requireOneOf(action.caseType, ['TRAFFICKING', 'SMUGGLING', 'FRAUDULENT_JOB_AD'], 'caseType');
           requireText(action.reason, 'reason');
           if (action.caseType === this.state.caseType && this.decision?.status === 'ROUTED') {
@@ -438,8 +455,12 @@ class ReferralLifecycle {
     };
     const validateWithdraw = (actor: Actor, reason: string) => {
       requireActor(actor);
-      requireRole(actor, ['OPERATOR', 'ADMIN', 'SUPERVISOR'], 'withdrawing a referral');
-      requireParty(actor, this.parties());
+      if (this.authority) {
+        this.authority.require('withdraw', actor);
+      } else {
+        requireRole(actor, ['OPERATOR', 'ADMIN', 'SUPERVISOR'], 'withdrawing a referral');
+        requireParty(actor, this.parties());
+      }
       requireText(reason, 'reason');
       if (this.withdrawal || this.state.stage === 'CLOSED') reject(Rejection.invalidTransition, 'the referral is already closed');
     };
@@ -459,14 +480,19 @@ class ReferralLifecycle {
     setHandler(
       extendDeadlineUpdate,
       (a) => {
-        this.sla.extend(a.step, a.by, a.actor, a.reason);
+        this.sla.extend(a.step, a.by, a.actor, a.reason, countedExtension(this.authority, a.step, a.by, this.sla));
         return this.clockOf(a.step);
       },
       {
         validator: (a) => {
+          if (this.authority) {
+            requireActor(a?.actor);
+            requirePositive(a.by);
+            requireClockChangeByTable(this.authority, 'extend-deadline', a.actor, a.step, a.reason, this.sla, a.by);
+            return;
+          }
           validateClockChange(a?.actor, this.parties(), a?.step, this.sla.runningSteps(), a?.reason);
-          const by = a.by as { hours?: number; days?: number } | undefined;
-          if (!by || !((by.hours ?? 0) > 0 || (by.days ?? 0) > 0)) reject(Rejection.invalidAction, 'by: give a positive number of hours or days');
+          requirePositive(a.by);
         },
       },
     );
@@ -478,7 +504,12 @@ class ReferralLifecycle {
       },
       {
         validator: (a) => {
-          validateClockChange(a?.actor, this.parties(), a?.step, this.sla.runningSteps(), a?.reason);
+          if (this.authority) {
+            requireActor(a?.actor);
+            requireClockChangeByTable(this.authority, 'reassign-step', a.actor, a.step, a.reason, this.sla);
+          } else {
+            validateClockChange(a?.actor, this.parties(), a?.step, this.sla.runningSteps(), a?.reason);
+          }
           requireText(a.assignee, 'assignee');
         },
       },
@@ -493,7 +524,8 @@ class ReferralLifecycle {
   private validateScreening(action: ScreeningAction): void {
     requireActor(action?.actor);
     const routed = this.requireRouted('screening');
-    requireAgency(action.actor, [routed.lead, 'SWD'], 'screening');
+    if (this.authority) this.authority.require('complete-screening', action.actor);
+    else requireAgency(action.actor, [routed.lead, 'SWD'], 'screening');
     requireStage(this.state.stage, ['SCREENING'], 'screening');
     if (this.screening) reject(Rejection.invalidTransition, 'screening is already complete');
     requireOneOf(action.outcome, ['CONFIRMED', 'NOT_A_CASE'], 'outcome');
@@ -707,4 +739,9 @@ class ReferralLifecycle {
       ...this.stageEvent('UNROUTED', seq),
     ];
   }
+}
+
+function requirePositive(by: { hours?: number; days?: number } | { hours: number } | { days: number } | undefined): void {
+  const b = by as { hours?: number; days?: number } | undefined;
+  if (!b || !((b.hours ?? 0) > 0 || (b.days ?? 0) > 0)) reject(Rejection.invalidAction, 'by: give a positive number of hours or days');
 }

@@ -50,6 +50,8 @@ interface Clock {
   metMs?: number;
   assignee?: string;
   extensions: number;
+  /** Working days the extensions added (counted for referrals under the authority table's caps). */
+  extendedWorkingDays: number;
 }
 
 export interface RunStepOptions {
@@ -104,6 +106,7 @@ export class SlaTracker {
       breached: false,
       status: 'RUNNING',
       extensions: 0,
+      extendedWorkingDays: 0,
     };
     this.clocks.set(step, clock);
     this.hooks.changed();
@@ -130,18 +133,27 @@ export class SlaTracker {
     }
   }
 
-  /** Moves the deadline of a running step later, recorded with the actor and reason. */
-  extend(step: string, by: { hours: number } | { days: number }, actor: Actor, reason: string): void {
+  /**
+   * Moves the deadline of a running step later, recorded with the actor and reason; with
+   * `counted` (the authority table's caps) also the working days it adds, the how-manieth
+   * extension it is, and whether it went beyond the cap.
+   */
+  extend(step: string, by: { hours: number } | { days: number }, actor: Actor, reason: string, counted?: { workingDays: number; beyondCap: boolean }): void {
     const clock = this.running(step);
     clock.deadlineMs += durationMs(by);
     this.restartLadder(clock);
     clock.extensions += 1;
+    if (counted) clock.extendedWorkingDays += counted.workingDays;
     this.hooks.record({
       at: new Date().toISOString(),
       action: 'DEADLINE_EXTENDED',
       ...auditActor(actor),
       reason,
-      details: { step, newDeadline: new Date(clock.deadlineMs).toISOString() },
+      details: {
+        step,
+        newDeadline: new Date(clock.deadlineMs).toISOString(),
+        ...(counted ? { workingDays: counted.workingDays, extension: clock.extensions, extendedWorkingDays: clock.extendedWorkingDays, beyondCap: counted.beyondCap } : {}),
+      },
     });
     this.hooks.changed();
   }
@@ -171,6 +183,17 @@ export class SlaTracker {
       clock.status = 'CANCELLED';
       this.hooks.changed();
     }
+  }
+
+  /** What an extension of a running step counts against (undefined when the step has no running clock). */
+  extensionState(step: string): { policyStep: string; deadlineMs: number; extensions: number; extendedWorkingDays: number } | undefined {
+    const clock = this.clocks.get(step);
+    if (!clock || clock.status !== 'RUNNING') return undefined;
+    return { policyStep: clock.policyStep, deadlineMs: clock.deadlineMs, extensions: clock.extensions, extendedWorkingDays: clock.extendedWorkingDays };
+  }
+
+  get calendar(): Policy['calendar'] {
+    return this.policy.calendar;
   }
 
   isRunning(step: string): boolean {
@@ -208,6 +231,7 @@ export class SlaTracker {
       ...(c.metMs !== undefined ? { metAt: new Date(c.metMs).toISOString() } : {}),
       ...(c.assignee !== undefined ? { assignee: c.assignee } : {}),
       extensions: c.extensions,
+      ...(c.extendedWorkingDays > 0 ? { extendedWorkingDays: c.extendedWorkingDays } : {}),
     }));
   }
 

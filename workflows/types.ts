@@ -46,6 +46,8 @@ export interface SlaClockView {
   metAt?: string;
   assignee?: string;
   extensions: number;
+  /** Working days the extensions added, where the policy caps them. */
+  extendedWorkingDays?: number;
 }
 
 export interface TrackSummary {

@@ -5,6 +5,7 @@ import { Priority, Province, ReferralId, ReportedCaseType } from '../../schemas/
 import { ReferralDetectedV1 } from '../../schemas/intake.js';
 import { isParty, partiesAt } from '../../domain/jurisdiction.js';
 import { justiceWorkflowId, protectionWorkflowId } from '../../workflows/messages.js';
+import type { AuthorityGrant, AuthorityPolicy } from '../../schemas/policy.js';
 import type { ReferralState } from '../../workflows/types.js';
 import { actorOf, type Principal } from '../auth.js';
 import { apiError } from '../errors.js';
@@ -50,7 +51,33 @@ const ListQuery = z
 
 const IdParams = z.object({ referralId: ReferralId }).strict();
 
-export function registerReferralRoutes(api: ApiApp, service: ReferralService, deny: Deny): void {
+/**
+ * Who may take an action, in words, from the policy's authority table (the workflows enforce it;
+ * this is what /docs says): "lead OFFICER or SUPERVISOR; committee of the jurisdiction SUPERVISOR; …".
+ */
+export function authorityDescription(authority: AuthorityPolicy | undefined, action: string): string {
+  if (!authority) return 'Who may act is decided by the workflow (the policy has no authority table).';
+  const relation: Record<string, string> = {
+    lead: 'the lead agency',
+    supporting: 'a supporting agency',
+    informed: 'an informed agency',
+    committee: "a committee of the referral's jurisdiction",
+    operator: 'an operator',
+    partner: 'the partner organisation it concerns',
+  };
+  const grants = (list: readonly AuthorityGrant[]) =>
+    list.length === 0 ? 'nobody' : list.map((g) => `${g.relation ? relation[g.relation] : g.agency}: ${g.roles.join(' or ')}`).join('; ');
+  const rows = authority.actions[action as keyof AuthorityPolicy['actions']] ?? [];
+  let text = `Who may (policy authority table): ${grants(rows)}. Anyone else: 403 FORBIDDEN.`;
+  if (action === 'extend-deadline') {
+    const { default: cap, steps } = authority.extensions;
+    const perStep = Object.entries(steps).map(([step, c]) => `${step} ${c.maxCount} / ${c.maxWorkingDays}`).join(', ');
+    text += ` Each step's clock may be extended at most ${cap.maxCount} times adding ${cap.maxWorkingDays} working days in all${perStep ? ` (${perStep})` : ''}; beyond that only ${grants(authority.extensions.beyondCap)}. The reason is recorded with each extension.`;
+  }
+  return text;
+}
+
+export function registerReferralRoutes(api: ApiApp, service: ReferralService, deny: Deny, authority?: AuthorityPolicy): void {
 
   api.post(
     '/referrals',
@@ -100,7 +127,7 @@ export function registerReferralRoutes(api: ApiApp, service: ReferralService, de
     const body = dataSchema.omit({ actor: true, referralId: true });
     api.post(
       `/referrals/:referralId/actions/${name}`,
-      { schema: { tags: ['actions'], summary: `Action ${name} (the update behind ${type})`, params: IdParams, body } },
+      { schema: { tags: ['actions'], summary: `Action ${name} (the update behind ${type})`, description: authorityDescription(authority, name), params: IdParams, body } },
       async (request, reply) => {
         const principal = request.principal!;
         const { referralId } = request.params;

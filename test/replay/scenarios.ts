@@ -264,6 +264,37 @@ export const scenarios: Scenario[] = [
       return [handle.workflowId];
     },
   },
+  {
+    // After 'authority-from-policy': the policy's authority table decides; the investigation
+    // report's clock extended to its cap by the lead's supervisor, then beyond it by Lahore's
+    // district committee (counted and recorded); the protection plan agreed. Stored open.
+    name: 'v6-authority-extensions-beyond-cap',
+    async run(client, taskQueue, skip) {
+      const referral = detected({ referralId: 'HIST-AUTHORITY-1' });
+      const handle = await client.workflow.start('referralWorkflow', { workflowId: `referral-${referral.referralId}`, taskQueue, args: [workflowInput(referral)] });
+      await untilStage(handle, 'SCREENING');
+      const fia: Actor = { actorId: 'fia-7', agency: 'FIA', role: 'OFFICER' };
+      const fiaSupervisor: Actor = { ...fia, actorId: 'fia-sup-7', role: 'SUPERVISOR' };
+      const lahore: Actor = { actorId: 'ahtc-d-lahore-1', agency: 'AHTC-D', role: 'SUPERVISOR', jurisdiction: { province: 'PUNJAB', district: 'LAHORE' } };
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fia }] });
+      await handle.executeUpdate(completeScreeningUpdate, { args: [{ actor: fia, outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: false, consent: 'GIVEN' }] });
+      const justice = client.workflow.getHandle(justiceWorkflowId(referral.referralId));
+      const protection = client.workflow.getHandle(protectionWorkflowId(referral.referralId));
+      await until(async () => (await justice.query(justiceStateQuery)).stage === 'REGISTRATION');
+      await justice.executeUpdate(registerCaseUpdate, { args: [{ actor: fia, decision: 'REGISTERED', caseNumber: 'FIR-61/2026' }] });
+      for (const [actor, days, reason] of [
+        [fiaSupervisor, 3, 'forensic report awaited'],
+        [fiaSupervisor, 2, 'witness statement abroad'],
+        [lahore, 5, 'the committee grants more time: mutual legal assistance pending'],
+      ] as const) {
+        await justice.executeUpdate(extendDeadlineUpdate, { args: [{ actor, step: 'investigationReport', by: { days }, reason }] });
+      }
+      await until(async () => (await protection.query(protectionStateQuery)).stage === 'PLANNING');
+      await protection.executeUpdate(reintegrationPlanUpdate, { args: [{ actor: { actorId: 'swd-7', agency: 'SWD', role: 'OFFICER' }, partner: 'IOM', tasks: [{ taskId: 'psy-1', kind: 'PSYCHOSOCIAL', partner: 'IOM' }] }] });
+      await skip(3 * 86_400_000);
+      return [handle.workflowId, justice.workflowId, protection.workflowId];
+    },
+  },
 ];
 
 async function until(check: () => Promise<boolean>): Promise<void> {

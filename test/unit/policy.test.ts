@@ -34,7 +34,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('parsePolicy', () => {
   it('accepts config/policy.json', () => {
     const policy = parsePolicy(shipped(), shippedPath);
-    expect(policy.version).toBe('2026.11-1');
+    expect(policy.version).toBe('2026.12-1');
     expect(policy.chargeMatrix.map((r) => r.id)).toEqual(['tip-cross-border', 'tip-victim-abroad', 'tip-internal', 'som', 'fja']);
     expect(policy.escalationLadder.length).toBeGreaterThan(1);
   });

@@ -367,7 +367,7 @@ describe('justice track (time-skipping)', () => {
       cause: { type: 'InvalidTransition', message: expect.stringMatching(/contentBlock step is not waiting/) },
     });
     await expect(handle.executeUpdate(licenceCheckUpdate, { args: [{ actor: pta, result: 'LICENSED' }] })).rejects.toMatchObject({
-      cause: { type: 'Forbidden', message: expect.stringMatching(/recordLicenceCheck is for BEOE, not PTA/) },
+      cause: { type: 'Forbidden', message: expect.stringMatching(/^actor\.agency: licence-check is for BEOE OFFICER\/SUPERVISOR .*not PTA/) },
     });
     s = await handle.executeUpdate(licenceCheckUpdate, { args: [{ actor: beoe, result: 'UNLICENSED', reason: 'no promoter licence on record' }] });
     expect(s.licenceCheck).toBe('UNLICENSED');
@@ -419,7 +419,7 @@ describe('justice track (time-skipping)', () => {
     expect(slaSent(referral.referralId)[0]).toMatchObject({ topic: 'notify.nccia', step: 'investigationReport', responsible: 'NCCIA', recipient: 'NCCIA' });
 
     await expect(handle.executeUpdate(investigationReportUpdate, { args: [{ actor: fia, kind: 'FINAL' }] })).rejects.toMatchObject({
-      cause: { type: 'Forbidden', message: expect.stringMatching(/submitInvestigationReport is for NCCIA, not FIA/) },
+      cause: { type: 'Forbidden', message: expect.stringMatching(/^actor\.agency: investigation-report is for lead \(NCCIA\) .*not FIA/) },
     });
     await expect(handle.executeUpdate(investigationReportUpdate, { args: [{ actor: swd, kind: 'FINAL' }] })).rejects.toMatchObject({
       cause: { type: 'NotAParty', message: expect.stringMatching(/SWD is not a party/) },
@@ -443,7 +443,7 @@ describe('justice track (time-skipping)', () => {
     const rejects = (p: Promise<unknown>, type: string, message: RegExp) => expect(p).rejects.toMatchObject({ cause: { type, message: expect.stringMatching(message) } });
 
     await rejects(handle.executeUpdate(registerCaseUpdate, { args: [{ actor: pta, decision: 'REGISTERED' }] }), 'NotAParty', /^actor\.agency: PTA is not a party/);
-    await rejects(handle.executeUpdate(registerCaseUpdate, { args: [{ actor: swd, decision: 'REGISTERED' }] }), 'Forbidden', /registerCase is for FIA, not SWD/);
+    await rejects(handle.executeUpdate(registerCaseUpdate, { args: [{ actor: swd, decision: 'REGISTERED' }] }), 'Forbidden', /^actor\.agency: register-case is for lead \(FIA\) .*not SWD/);
     await rejects(
       handle.executeUpdate(registerCaseUpdate, { args: [{ actor: { ...fia, badge: '42' } as Actor, decision: 'REGISTERED' }] }),
       'InvalidAction',
@@ -459,7 +459,7 @@ describe('justice track (time-skipping)', () => {
     await rejects(
       handle.executeUpdate(extendDeadlineUpdate, { args: [{ actor: fia, step: 'caseRegistration', by: { days: 1 }, reason: 'r' }] }),
       'Forbidden',
-      /^actor\.role: moving an SLA clock/,
+      /^actor\.role: extend-deadline needs the role SUPERVISOR/,
     );
     await rejects(
       handle.executeUpdate(extendDeadlineUpdate, { args: [{ actor: fiaSupervisor, step: 'chargeDecision', by: { days: 1 }, reason: 'r' }] }),
@@ -476,7 +476,7 @@ describe('justice track (time-skipping)', () => {
       /^recordVerdict is not possible at stage CHARGE_DECISION \(expected TRIAL\)/,
     );
     await rejects(handle.executeUpdate(registerCaseUpdate, { args: [{ actor: fia, decision: 'REGISTERED' }] }), 'InvalidTransition', /at stage CHARGE_DECISION/);
-    await rejects(handle.executeUpdate(chargeDecisionUpdate, { args: [{ actor: fia, decision: 'CHARGED' }] }), 'Forbidden', /is for PROSECUTION, not FIA/);
+    await rejects(handle.executeUpdate(chargeDecisionUpdate, { args: [{ actor: fia, decision: 'CHARGED' }] }), 'Forbidden', /^actor\.agency: [a-z-]+ is for PROSECUTION OFFICER\/SUPERVISOR .*not FIA/);
     await rejects(handle.executeUpdate(appealUpdate, { args: [{ actor: prosecutor, by: 'PROSECUTION' }] }), 'InvalidTransition', /fileAppeal is not possible at stage CHARGE_DECISION/);
 
     expect((await state(handle)).timeline.map((e) => e.action)).toEqual(['OPENED', 'REGISTERED', 'FINAL_REPORT']);
@@ -484,7 +484,7 @@ describe('justice track (time-skipping)', () => {
 
     // On an FJA case PTA is a party, but registration is the lead's.
     const fja = await start(justiceInput(detected({ sourceAgency: 'NCCIA', facts: fjaFacts })));
-    await rejects(fja.executeUpdate(registerCaseUpdate, { args: [{ actor: pta, decision: 'REGISTERED' }] }), 'Forbidden', /^actor\.agency: registerCase is for NCCIA, not PTA/);
+    await rejects(fja.executeUpdate(registerCaseUpdate, { args: [{ actor: pta, decision: 'REGISTERED' }] }), 'Forbidden', /^actor\.agency: register-case is for lead \(NCCIA\) .*not PTA/);
     await finish(fja);
   });
 

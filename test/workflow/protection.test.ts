@@ -493,16 +493,19 @@ describe('protection workflow (time-skipping)', () => {
     expect(Date.parse(plan.deadline)).toBe(identifiedAt + 14 * DAY);
 
     const moved = await run.handle.executeUpdate(extendDeadlineUpdate, {
-      args: [{ actor: swd('SUPERVISOR'), step: 'reintegrationPlan', by: { days: 7 }, reason: 'partner has no caseworker free this week' }],
+      // The lead's supervisor moves it (policy authority: lead SUPERVISOR, committee SUPERVISOR, operators).
+      args: [{ actor: agency('FIA', 'SUPERVISOR'), step: 'reintegrationPlan', by: { days: 7 }, reason: 'partner has no caseworker free this week' }],
     });
     expect(moved).toEqual({ step: 'reintegrationPlan', deadline: new Date(identifiedAt + 21 * DAY).toISOString() });
     const after = (await clock(run.handle, 'reintegrationPlan'))!;
     expect(after).toMatchObject({ status: 'RUNNING', deadline: moved.deadline, extensions: 1 });
     const entry = (await state(run.handle)).timeline.find((e) => e.action === 'DEADLINE_EXTENDED');
-    expect(entry).toMatchObject({ actor: 'swd-officer-1', agency: 'SWD', reason: 'partner has no caseworker free this week', track: 'protection' });
-    expect(entry?.details).toMatchObject({ step: 'reintegrationPlan', newDeadline: moved.deadline });
+    expect(entry).toMatchObject({ actor: 'fia-1', agency: 'FIA', reason: 'partner has no caseworker free this week', track: 'protection' });
+    // 7 days from a deadline 12 days after the start: the working days it adds are recorded, the first of the cap's 2.
+    expect(entry?.details).toMatchObject({ step: 'reintegrationPlan', newDeadline: moved.deadline, extension: 1, beyondCap: false });
+    expect(entry?.details?.['workingDays']).toBeGreaterThanOrEqual(3);
     const told = await waitForRecords(() => stageSent(run.referralId, 'DEADLINE_EXTENDED').filter((r) => r.topic === 'notify.swd'), 1);
-    expect(data(told[0]!)).toMatchObject({ dueBy: moved.deadline, actorAgency: 'SWD' });
+    expect(data(told[0]!)).toMatchObject({ dueBy: moved.deadline, actorAgency: 'FIA' });
     await waitFor(async () => (await attributes(run.handle)).next?.toISOString() === moved.deadline);
 
     // Nothing fires at the old deadline; the reminder comes at 75 % of the new allowed time.
@@ -512,10 +515,12 @@ describe('protection workflow (time-skipping)', () => {
     // Who may move a clock, which clock, and by how much.
     const extend = (actor: Actor, step: string, by: { days: number } | { hours: number }, reason: string) =>
       run.handle.executeUpdate(extendDeadlineUpdate, { args: [{ actor, step, by, reason }] });
-    await expectRejected(extend(swd('OFFICER'), 'reintegrationPlan', { days: 1 }, 'why not'), 'Forbidden', 'actor.role');
-    await expectRejected(extend(swd('SUPERVISOR'), 'reintegrationPlan', { days: 1 }, ' '), 'InvalidAction', 'reason');
-    await expectRejected(extend(swd('SUPERVISOR'), 'protection', { days: 1 }, 'no such clock'), 'InvalidTransition', 'step');
-    await expectRejected(extend(swd('SUPERVISOR'), 'reintegrationPlan', { days: -1 }, 'negative'), 'InvalidAction', 'by');
+    await expectRejected(extend(agency('FIA', 'OFFICER'), 'reintegrationPlan', { days: 1 }, 'why not'), 'Forbidden', 'actor.role');
+    // A supporting agency's supervisor (SWD here) does not move clocks.
+    await expectRejected(extend(swd('SUPERVISOR'), 'reintegrationPlan', { days: 1 }, 'why not'), 'Forbidden', 'actor.agency');
+    await expectRejected(extend(agency('FIA', 'SUPERVISOR'), 'reintegrationPlan', { days: 1 }, ' '), 'InvalidAction', 'reason');
+    await expectRejected(extend(agency('FIA', 'SUPERVISOR'), 'protection', { days: 1 }, 'no such clock'), 'InvalidTransition', 'step');
+    await expectRejected(extend(agency('FIA', 'SUPERVISOR'), 'reintegrationPlan', { days: -1 }, 'negative'), 'InvalidAction', 'by');
     await expectRejected(extend(partner('IOM', 'SUPERVISOR'), 'reintegrationPlan', { days: 1 }, 'partner'), 'Forbidden', 'actor.agency');
     await expectRejected(extend(agency('NCCIA', 'SUPERVISOR'), 'reintegrationPlan', { days: 1 }, 'outsider'), 'NotAParty', 'actor.agency');
 
@@ -535,7 +540,7 @@ describe('protection workflow (time-skipping)', () => {
     expect(Date.parse(reassigned.deadline) - reassignedAt).toBeLessThanOrEqual(14 * DAY + 60_000);
     expect(await clock(run.handle, 'reintegrationPlan')).toMatchObject({ assignee: 'swd-officer-2', deadline: reassigned.deadline });
     await expectRejected(
-      run.handle.executeUpdate(reassignStepUpdate, { args: [{ actor: swd('SUPERVISOR'), step: 'reintegrationPlan', assignee: '', reason: 'x' }] }),
+      run.handle.executeUpdate(reassignStepUpdate, { args: [{ actor: agency('FIA', 'SUPERVISOR'), step: 'reintegrationPlan', assignee: '', reason: 'x' }] }),
       'InvalidAction',
       'assignee',
     );
