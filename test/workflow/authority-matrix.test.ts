@@ -11,108 +11,22 @@
  * and the scenario's routing, not by the engine's code. A withdrawal that is allowed ends its
  * referral: the next cell gets a fresh one.
  */
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../api/auth.js';
 import { ReferralService } from '../../api/referral-service.js';
 import { buildApi, type ApiApp } from '../../api/server.js';
-import type { ApiRole, Identity } from '../../config/identities.js';
-import { acknowledgeUpdate, completeScreeningUpdate, extendDeadlineUpdate, justiceStateQuery, justiceWorkflowId, protectionStateQuery, protectionWorkflowId, referralStateQuery, registerCaseUpdate, reintegrationPlanUpdate } from '../../workflows/messages.js';
+import type { Identity } from '../../config/identities.js';
+import { extendDeadlineUpdate, justiceStateQuery, justiceWorkflowId, referralStateQuery, registerCaseUpdate } from '../../workflows/messages.js';
 import type { Actor } from '../../workflows/actions.js';
 import type { ReferralDetectedV1 } from '../../schemas/intake.js';
-import { repoRoot } from '../support/stack-paths.js';
+import { committeeIn, expected, fjaScenario, label, openMatrixFixtures, openReferral, people, probes, screenedReferral, table, tipScenario, type Scenario, type Who } from '../support/authority-cells.js';
 import { detected, shippedPolicy, workflowInput } from '../support/fixtures.js';
 import { startWorkflowHarness, waitFor, type WorkflowHarness } from '../support/workflow-harness.js';
 
-interface Grant {
-  relation?: string;
-  agency?: string;
-  roles: string[];
-}
-const policyFile = JSON.parse(readFileSync(`${repoRoot}config/policy.json`, 'utf8')) as { authority: { actions: Record<string, Grant[]> } };
-const table = policyFile.authority.actions;
-
-type J = { province: 'PUNJAB' | 'BALOCHISTAN' | 'SINDH'; district?: string };
-const bodies: Array<{ code: string; agency: string; jurisdiction?: J }> = [
-  { code: 'fia', agency: 'FIA' },
-  { code: 'nccia', agency: 'NCCIA' },
-  { code: 'swd', agency: 'SWD' },
-  { code: 'moi', agency: 'MOI' },
-  { code: 'mophrd', agency: 'MOPHRD' },
-  { code: 'pta', agency: 'PTA' },
-  { code: 'beoe', agency: 'BEOE' },
-  { code: 'prosecution', agency: 'PROSECUTION' },
-  { code: 'police', agency: 'POLICE' },
-  { code: 'dc-lahore', agency: 'AHTC-D', jurisdiction: { province: 'PUNJAB', district: 'LAHORE' } },
-  { code: 'dc-gwadar', agency: 'AHTC-D', jurisdiction: { province: 'BALOCHISTAN', district: 'GWADAR' } },
-  { code: 'pc-punjab', agency: 'AHTC-P', jurisdiction: { province: 'PUNJAB' } },
-  { code: 'pc-sindh', agency: 'AHTC-P', jurisdiction: { province: 'SINDH' } },
-  { code: 'nc', agency: 'AHTC-N' },
-];
-const ROLES: ApiRole[] = ['officer', 'supervisor', 'operator', 'admin'];
-interface Who {
-  id: string;
-  agency: string;
-  role: ApiRole;
-  organisation?: string;
-  jurisdiction?: J;
-}
-const people: Who[] = [
-  ...bodies.flatMap((b) => ROLES.map((role): Who => ({ id: `${b.code}-${role}`, agency: b.agency, role, ...(b.jurisdiction ? { jurisdiction: b.jurisdiction } : {}) }))),
-  { id: 'iom-partner', agency: 'PARTNER', role: 'partner', organisation: 'IOM' },
-  { id: 'ssdo-partner', agency: 'PARTNER', role: 'partner', organisation: 'SSDO' },
-];
 const identities: Identity[] = people.map((p) => ({ ...p, keySha256: sha256Hex(`key-${p.id}`) }));
 
-/** What the test knows of a workflow it probes: its routing, its parties, the partner an action concerns. */
-interface Scenario {
-  lead: string;
-  supporting: string[];
-  informed: string[];
-  /** Agencies (and committee entries) that are parties, besides the committees of Lahore, Punjab and the nation. */
-  parties: string[];
-  partnerOf?: (action: string) => string[];
-}
-
-function committeeIn(w: Who): boolean {
-  if (w.agency === 'AHTC-N') return true;
-  if (w.agency === 'AHTC-D') return w.jurisdiction?.province === 'PUNJAB' && w.jurisdiction.district === 'LAHORE';
-  if (w.agency === 'AHTC-P') return w.jurisdiction?.province === 'PUNJAB' && w.jurisdiction.district === undefined;
-  return false;
-}
-
-function relations(w: Who, s: Scenario, action: string): string[] {
-  const out: string[] = [];
-  if (w.agency === s.lead) out.push('lead');
-  if (s.supporting.includes(w.agency)) out.push('supporting');
-  if (s.informed.includes(w.agency)) out.push('informed');
-  if (w.agency.startsWith('AHTC-') && committeeIn(w)) out.push('committee');
-  if (w.role === 'operator' || w.role === 'admin') out.push('operator');
-  if (w.organisation && (s.partnerOf?.(action) ?? []).includes(w.organisation)) out.push('partner');
-  return out;
-}
-
-function expected(w: Who, s: Scenario, action: string): boolean {
-  const rel = relations(w, s, action);
-  const party = s.parties.includes(w.agency) || (w.agency.startsWith('AHTC-') && committeeIn(w));
-  if (!party && !rel.includes('operator')) return false;
-  const role = w.role.toUpperCase();
-  return (table[action] ?? []).some((g) => (g.relation ? rel.includes(g.relation) : g.agency === w.agency) && g.roles.includes(role));
-}
-
-/** The relation of a cell, for the printed summary. */
-function label(w: Who, s: Scenario, action: string): string {
-  const rel = relations(w, s, action).filter((r) => r !== 'operator');
-  if (w.agency.startsWith('AHTC-') && !committeeIn(w)) return 'committee (other jurisdiction)';
-  if (w.agency === 'PARTNER') return rel.includes('partner') ? 'partner' : 'partner (not concerned)';
-  if (rel.length > 0) return rel.join('+');
-  return s.parties.includes(w.agency) ? `named agency ${w.agency}` : 'not a party';
-}
-
 const fia: Actor = { actorId: 'fia-fixture', agency: 'FIA', role: 'OFFICER' };
-const nccia: Actor = { actorId: 'nccia-fixture', agency: 'NCCIA', role: 'OFFICER' };
-const swd: Actor = { actorId: 'swd-fixture', agency: 'SWD', role: 'OFFICER' };
 
 describe('authority matrix over HTTP (time-skipping workflows)', { timeout: 600_000 }, () => {
   let h: WorkflowHarness;
@@ -127,73 +41,14 @@ describe('authority matrix over HTTP (time-skipping workflows)', { timeout: 600_
     await h?.stop();
   });
 
-  async function startReferral(referral: ReferralDetectedV1) {
-    const handle = await h.env.client.workflow.start('referralWorkflow', { workflowId: `referral-${referral.referralId}`, taskQueue: h.taskQueue, args: [workflowInput(referral)] });
-    await waitFor(async () => (await handle.query(referralStateQuery)).stage === 'SCREENING');
-    return handle;
-  }
-
-  /** A referral acknowledged and screened by FIA, its tracks started. */
-  async function screened(referral: ReferralDetectedV1, victimIdentified: boolean) {
-    const handle = await startReferral(referral);
-    await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: fia }] });
-    await handle.executeUpdate(completeScreeningUpdate, { args: [{ actor: fia, outcome: 'CONFIRMED', victimIdentified, victimAtRisk: false, consent: 'GIVEN' }] });
-    return handle;
-  }
+  const startReferral = (referral: ReferralDetectedV1) => openReferral(h.env.client, h.taskQueue, referral);
+  const screened = (referral: ReferralDetectedV1, victimIdentified: boolean) => screenedReferral(h.env.client, h.taskQueue, referral, victimIdentified);
 
   const call = (who: Who, referralId: string, action: string, body: Record<string, unknown>) =>
     app.inject({ method: 'POST', url: `/referrals/${referralId}/actions/${action}`, headers: { authorization: `Bearer key-${who.id}` }, payload: body });
 
   it('allows every cell the policy table allows, refuses every other, and reads by the party rule', async () => {
-    // TIP in Lahore: routed to FIA (SWD supporting, MOI informed); screened; both tracks open.
-    const tip = detected({ referralId: `MX-TIP-${Date.now()}` });
-    await screened(tip, true);
-    const protection = h.env.client.workflow.getHandle(protectionWorkflowId(tip.referralId));
-    await waitFor(async () => (await protection.query(protectionStateQuery).catch(() => undefined))?.stage === 'PLANNING');
-    await protection.executeUpdate(reintegrationPlanUpdate, {
-      args: [{ actor: swd, partner: 'IOM', tasks: [{ taskId: 't1', kind: 'SHELTER', partner: 'IOM' }, { taskId: 't2', kind: 'MEDICAL', partner: 'IOM' }] }],
-    });
-    // FJA in Lahore: routed to NCCIA (PTA, PKCERT, BEOE supporting, MOPHRD informed); no victim: justice only, registered.
-    const fja = detected({ referralId: `MX-FJA-${Date.now()}`, sourceAgency: 'NCCIA', facts: { caseType: 'FRAUDULENT_JOB_AD' } });
-    const fjaHandle = await startReferral(fja);
-    await fjaHandle.executeUpdate(completeScreeningUpdate, { args: [{ actor: nccia, outcome: 'CONFIRMED', victimIdentified: false, victimAtRisk: false, consent: 'NOT_REQUIRED' }] });
-    const justice = h.env.client.workflow.getHandle(justiceWorkflowId(fja.referralId));
-    await waitFor(async () => (await justice.query(justiceStateQuery).catch(() => undefined))?.stage === 'REGISTRATION');
-    await justice.executeUpdate(registerCaseUpdate, { args: [{ actor: nccia, decision: 'REGISTERED', caseNumber: 'FIR-1/2026' }] });
-
-    const tipScenario: Scenario = { lead: 'FIA', supporting: ['SWD'], informed: ['MOI'], parties: ['FIA', 'SWD', 'MOI'] };
-    const protectionScenario: Scenario = {
-      ...tipScenario,
-      parties: ['FIA', 'SWD', 'MOI', 'PARTNER'],
-      partnerOf: (action) => (action === 'complete-task' || action === 'follow-up' ? ['IOM'] : []),
-    };
-    const fjaScenario: Scenario = { lead: 'NCCIA', supporting: ['PTA', 'PKCERT', 'BEOE'], informed: ['MOPHRD'], parties: ['NCCIA', 'PTA', 'PKCERT', 'BEOE', 'MOPHRD', 'PROSECUTION'] };
-
-    // Every action: the scenario it is probed on, and a valid body that has nothing left to do there.
-    const nothingToDo = { step: 'notRunning', reason: 'matrix probe' };
-    type Probe = { scenario: Scenario; referralId: () => string; body: Record<string, unknown> };
-    let withdrawable = (await startReferral(detected({ referralId: `MX-WD-${Date.now()}` }))).workflowId.replace(/^referral-/, '');
-    const probes: Record<string, Probe> = {
-      acknowledge: { scenario: tipScenario, referralId: () => tip.referralId, body: {} },
-      'complete-screening': { scenario: tipScenario, referralId: () => tip.referralId, body: { outcome: 'CONFIRMED', victimIdentified: true, victimAtRisk: false, consent: 'GIVEN' } },
-      reclassify: { scenario: tipScenario, referralId: () => tip.referralId, body: { caseType: 'TRAFFICKING', reason: 'matrix probe' } },
-      withdraw: { scenario: tipScenario, referralId: () => withdrawable, body: { reason: 'matrix probe' } },
-      'extend-deadline': { scenario: tipScenario, referralId: () => tip.referralId, body: { ...nothingToDo, by: { days: 1 } } },
-      'reassign-step': { scenario: tipScenario, referralId: () => tip.referralId, body: { ...nothingToDo, assignee: 'officer-2' } },
-      'register-case': { scenario: fjaScenario, referralId: () => fja.referralId, body: { decision: 'REGISTERED', caseNumber: 'FIR-2/2026' } },
-      'investigation-report': { scenario: fjaScenario, referralId: () => fja.referralId, body: { kind: 'INTERIM' } },
-      'charge-decision': { scenario: fjaScenario, referralId: () => fja.referralId, body: { decision: 'CHARGED' } },
-      'trial-update': { scenario: fjaScenario, referralId: () => fja.referralId, body: { note: 'matrix probe' } },
-      verdict: { scenario: fjaScenario, referralId: () => fja.referralId, body: { verdict: 'CONVICTED' } },
-      appeal: { scenario: fjaScenario, referralId: () => fja.referralId, body: { by: 'PROSECUTION' } },
-      'content-block': { scenario: fjaScenario, referralId: () => fja.referralId, body: { result: 'BLOCKED' } },
-      'licence-check': { scenario: fjaScenario, referralId: () => fja.referralId, body: { result: 'LICENSED' } },
-      'protection-placement': { scenario: protectionScenario, referralId: () => tip.referralId, body: { placement: 'SHELTER' } },
-      'reintegration-plan': { scenario: protectionScenario, referralId: () => tip.referralId, body: { partner: 'IOM', tasks: [{ taskId: 't9', kind: 'EDUCATION', partner: 'IOM' }] } },
-      'complete-task': { scenario: protectionScenario, referralId: () => tip.referralId, body: { taskId: 't1', outcome: 'DONE' } },
-      'follow-up': { scenario: protectionScenario, referralId: () => tip.referralId, body: { month: 3, status: 'STABLE' } },
-    };
-    const trackOf: Record<string, string> = { 'extend-deadline': 'referral', 'reassign-step': 'referral' };
+    const { tip, fja, referralOf, renewWithdrawable } = await openMatrixFixtures(h.env.client, h.taskQueue);
     expect(Object.keys(probes).sort()).toEqual(Object.keys(table).sort());
 
     const counts = { allowed: 0, refused: 0 };
@@ -202,8 +57,7 @@ describe('authority matrix over HTTP (time-skipping workflows)', { timeout: 600_
     for (const [action, probe] of Object.entries(probes)) {
       for (const who of people) {
         const want = expected(who, probe.scenario, action);
-        const body = { ...probe.body, ...(trackOf[action] ? { track: trackOf[action] } : {}) };
-        const res = await call(who, probe.referralId(), action, body);
+        const res = await call(who, referralOf(probe.on), action, probe.body);
         const got = res.statusCode === 403 ? 'refused' : res.statusCode === 200 || res.statusCode === 409 ? 'allowed' : `status ${res.statusCode}`;
         if (got !== (want ? 'allowed' : 'refused')) wrong.push(`${action} by ${who.id} (${label(who, probe.scenario, action)}): expected ${want ? 'allowed' : 'refused'}, got ${got} ${res.body.slice(0, 300)}`);
         counts[want ? 'allowed' : 'refused'] += 1;
@@ -211,7 +65,7 @@ describe('authority matrix over HTTP (time-skipping workflows)', { timeout: 600_
         const row = byRelation.get(key) ?? { allowed: 0, refused: 0 };
         row[want ? 'allowed' : 'refused'] += 1;
         byRelation.set(key, row);
-        if (action === 'withdraw' && res.statusCode === 200) withdrawable = (await startReferral(detected({ referralId: `MX-WD-${Date.now()}-${who.id}` }))).workflowId.replace(/^referral-/, '');
+        if (action === 'withdraw' && res.statusCode === 200) await renewWithdrawable();
       }
     }
 
