@@ -24,7 +24,7 @@ import { DLQ_HEADERS } from '../bridge/dead-letters.js';
 import { loadEngineConfig } from '../config/env.js';
 import { aclTable, loadKafkaAccess, principalOf, senders, senderTopics, type AclRow, type Sender } from '../config/kafka-access.js';
 import { Actor, ActionEvent, actionTargets, type ActionEventType } from '../schemas/actions.js';
-import { CODEC_AUDIT_TYPE, CodecAuditV1 } from '../schemas/audit.js';
+import { CODEC_AUDIT_TYPE, CodecAuditV1, EXPORT_AUDIT_TYPE, ExportAuditV1 } from '../schemas/audit.js';
 import { IntakeEvent } from '../schemas/cloudevents.js';
 import { AgencyCode, CaseType, Priority, Province, ReferralId, ReportedCaseType } from '../schemas/common.js';
 import {
@@ -224,7 +224,7 @@ function principalRole(principal: string): string {
     publisher: "the engine's notification publisher",
     monitor: "the engine's monitor, for /metrics",
     redrive: '`referrals redrive`, putting a dead letter back on the topic it came from',
-    audit: "the engine's codec server, recording every decode",
+    audit: "the engine's codec server and API, recording every decode and every export",
   };
   if (engine) return engineRoles[engine];
   if (access.operators.includes(principal)) return 'an operator';
@@ -365,22 +365,31 @@ const operatorMessages: Record<string, JsonObject> = {
   'referral.stage.v1': notificationMessages['referral.stage.v1']!,
 };
 
-const auditMessages: Record<string, JsonObject> = {
-  [CODEC_AUDIT_TYPE]: {
-    ...message(
-      CODEC_AUDIT_TYPE,
-      'out',
-      'One decode request of the codec server (the Temporal Web UI and the `temporal` CLI read payloads in clear through it): who asked (an API identity, or `anonymous`), with what credential, when, which referrals the payloads belong to, how many were decoded or refused and why (per workflow), and the HTTP status answered. Never a payload, a credential or a session id. Written before anything decoded is answered: a decode whose record cannot be written is answered 503. `ce_id` is unique per request; `ce_subject` and the Kafka key are the principal id.',
-      payloadOf(CodecAuditV1),
-    ),
+/** A record of the audit topic: `ce_subject` and the Kafka key are the principal id. */
+function auditMessage(type: string, summary: string, schema: Parameters<typeof payloadOf>[0]): JsonObject {
+  return {
+    ...message(type, 'out', summary, payloadOf(schema)),
     headers: {
       allOf: [
         { $ref: '#/components/schemas/CloudEventHeadersOut' },
-        { type: 'object', properties: { ce_type: { type: 'string', const: CODEC_AUDIT_TYPE }, ce_subject: { type: 'string', maxLength: 200, description: 'The principal id (the Kafka key): one caller\'s records stay in order.' } } },
+        { type: 'object', properties: { ce_type: { type: 'string', const: type }, ce_subject: { type: 'string', maxLength: 200, description: 'The principal id (the Kafka key): one caller\'s records stay in order.' } } },
       ],
     },
     bindings: { kafka: { key: { type: 'string', description: 'The principal id, `anonymous` for a caller without (valid) credentials.' }, bindingVersion: BINDING_VERSION } },
-  },
+  };
+}
+
+const auditMessages: Record<string, JsonObject> = {
+  [CODEC_AUDIT_TYPE]: auditMessage(
+    CODEC_AUDIT_TYPE,
+    'One decode request of the codec server (the Temporal Web UI and the `temporal` CLI read payloads in clear through it): who asked (an API identity, or `anonymous`), with what credential, when, which referrals the payloads belong to, how many were decoded or refused and why (per workflow), and the HTTP status answered. Never a payload, a credential or a session id. Written before anything decoded is answered: a decode whose record cannot be written is answered 503. `ce_id` is unique per request; `ce_subject` and the Kafka key are the principal id.',
+    CodecAuditV1,
+  ),
+  [EXPORT_AUDIT_TYPE]: auditMessage(
+    EXPORT_AUDIT_TYPE,
+    'One HTCDS export of the API (`GET /exports/htcds`, `referrals export`), by an operator or an admin: who, when, the filters (months of detection, lead agency), the format, k (`EXPORT_MIN_CELL`), how many referrals were read, how many rows were exported and how many cases were withheld as cells under k. Never a row. Written before the export is answered: an export whose record cannot be written is answered 503 and exports nothing. `ce_id` is unique per export; `ce_subject` and the Kafka key are the principal id.',
+    ExportAuditV1,
+  ),
 };
 
 const deadLetterHeaderDescriptions: Record<keyof typeof DLQ_HEADERS, string> = {
@@ -599,8 +608,8 @@ export function buildAsyncApiDocument(): JsonObject {
       },
       audit: channel(
         'audit',
-        'Codec server audit',
-        "Who read which referral's payloads in clear through the codec server: one record per decode request, refused ones included. Written by the codec server's own principal alone, read by operators alone (nobody else may even describe it).",
+        'Audit: decodes and exports',
+        "Who read which referral's payloads in clear through the codec server (one record per decode request, refused ones included), and who exported referrals to HTCDS (one record per export). Written by the engine's audit principal alone, read by operators alone (nobody else may even describe it).",
         auditMessages,
       ),
     },
@@ -635,7 +644,7 @@ export function buildAsyncApiDocument(): JsonObject {
         description: 'Delivery is at least once: drop an event whose `ce_id` was already processed.',
       }),
       receiveOperatorEvents: operation('receive', 'events', operatorMessages, { title: 'Follow every referral (operators)' }),
-      receiveCodecAudit: operation('receive', 'audit', auditMessages, { title: 'Review who decoded what (operators)' }),
+      receiveCodecAudit: operation('receive', 'audit', auditMessages, { title: 'Review who decoded and who exported what (operators)' }),
       receiveDeadLetters: {
         ...operation('receive', 'deadLetter', {}, { title: 'Review dead letters (operators)' }),
         messages: [{ $ref: '#/channels/deadLetter/messages/dead-letter' }],

@@ -99,10 +99,58 @@ export const CodecAuditV1 = z
   .strict();
 export type CodecAuditV1 = z.infer<typeof CodecAuditV1>;
 
+/** A CloudEvent of the audit topic: subject the principal id (the Kafka key), data its record. */
+function auditEvent<T extends string, D extends z.ZodTypeAny>(type: T, data: D) {
+  return CloudEventContext.extend({ type: z.literal(type), subject: z.string().min(1).max(200), data });
+}
+
 /** The CloudEvent on the audit topic: id unique per request and kept on every retry of the write, subject the principal id (the Kafka key). */
-export const CodecAuditEvent = CloudEventContext.extend({
-  type: z.literal(CODEC_AUDIT_TYPE),
-  subject: z.string().min(1).max(200),
-  data: CodecAuditV1,
-});
+export const CodecAuditEvent = auditEvent(CODEC_AUDIT_TYPE, CodecAuditV1);
 export type CodecAuditEvent = z.infer<typeof CodecAuditEvent>;
+
+/**
+ * The HTCDS export's audit record: one per export (`GET /exports/htcds`, `referrals export`), on
+ * the same operators-only audit topic and in the log. Who exported, when, with which filters, how
+ * many cases were read, how many rows went out and how many were withheld; never a row.
+ */
+export const EXPORT_AUDIT_TYPE = 'referral.export-audit.v1';
+
+export const ExportAuditV1 = z
+  .object({
+    /** Who exported: an identity of the API (operators and admins alone may). */
+    principal: CodecAuditV1.shape.principal.omit({ organisation: true }),
+    /** When the export was answered. */
+    time: IsoDateTime,
+    export: z.literal('htcds'),
+    format: z.enum(['csv', 'json']),
+    /** The filters asked for: months of detection (YYYY-MM) and the lead agency. */
+    filters: z
+      .object({
+        from: z.string().regex(/^\d{4}-\d{2}$/).optional(),
+        to: z.string().regex(/^\d{4}-\d{2}$/).optional(),
+        agency: z.string().min(1).max(20).optional(),
+      })
+      .strict(),
+    /** k: cells of fewer cases were withheld. */
+    minCell: z.number().int().min(1),
+    /** Referrals within the filters that were read. */
+    cases: Count,
+    /** Rows exported. */
+    rows: Count,
+    /** Cases withheld because their cell held fewer than minCell. */
+    suppressed: Count,
+    /** Referrals that could not be read (left out). */
+    unreadable: Count,
+    /** The HTTP status of the answer. */
+    status: z.number().int().min(100).max(599),
+  })
+  .strict();
+export type ExportAuditV1 = z.infer<typeof ExportAuditV1>;
+
+/** The CloudEvent on the audit topic: id one per export, subject the principal id (the Kafka key). */
+export const ExportAuditEvent = auditEvent(EXPORT_AUDIT_TYPE, ExportAuditV1);
+export type ExportAuditEvent = z.infer<typeof ExportAuditEvent>;
+
+/** Any record of the audit topic, by its type. */
+export const AuditEvent = z.discriminatedUnion('type', [CodecAuditEvent, ExportAuditEvent]);
+export type AuditEvent = z.infer<typeof AuditEvent>;

@@ -15,7 +15,7 @@ import { asyncApiFile, buildAsyncApiDocument, renderAsyncApi } from '../../async
 import { loadEngineConfig } from '../../config/env.js';
 import { aclTable, allTopics, brokerAgencies, loadKafkaAccess, principalOf, senders, senderTopics } from '../../config/kafka-access.js';
 import { actionEventTypes } from '../../schemas/actions.js';
-import { CODEC_AUDIT_TYPE } from '../../schemas/audit.js';
+import { CODEC_AUDIT_TYPE, EXPORT_AUDIT_TYPE } from '../../schemas/audit.js';
 import { intakeEventTypes } from '../../schemas/cloudevents.js';
 import { ActionRejectionCode, NotificationType } from '../../schemas/notifications.js';
 import { repoRoot } from '../support/stack-paths.js';
@@ -102,7 +102,7 @@ describe('asyncapi/asyncapi.yaml', () => {
     expect(names('partnerNotifications')).toEqual(NotificationType.options);
     expect(names('events')).toEqual(['referral.stage.v1']);
     expect(names('deadLetter')).toEqual(['dead-letter']);
-    expect(names('audit')).toEqual([CODEC_AUDIT_TYPE]);
+    expect(names('audit')).toEqual([CODEC_AUDIT_TYPE, EXPORT_AUDIT_TYPE]);
 
     const operations = Object.fromEntries(document!.operations().all().map((o) => [o.id(), [o.action(), o.channels().all().map((c) => c.id())]]));
     expect(operations).toEqual({
