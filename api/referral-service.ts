@@ -1,4 +1,6 @@
 import { WorkflowNotFoundError, defaultPayloadConverter, type Client } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import type { ExportCase } from '../exports/htcds.js';
 import { startReferral, type StartDeps } from '../bridge/intake.js';
 import type { Person, ReferralDetectedV1 } from '../schemas/intake.js';
 import {
@@ -11,7 +13,7 @@ import {
 } from '../workflows/messages.js';
 import { isParty, partyEntryOf, withJurisdiction, type PartyCandidate } from '../domain/jurisdiction.js';
 import { PartnerTasksOpenKey } from '../workflows/search-attributes.js';
-import type { JusticeState, PartnerTask, ProtectionState, ReferralState } from '../workflows/types.js';
+import type { JusticeState, PartnerTask, ProtectionState, ReferralState, ReferralWorkflowInput } from '../workflows/types.js';
 import type { Principal } from './auth.js';
 
 export interface ReferralSummary {
@@ -38,6 +40,24 @@ export interface ReferralFilter {
   breached?: boolean;
   open?: boolean;
   limit: number;
+}
+
+/** What the HTCDS export lists: every referral, or those one agency leads, detected at or after `detectedFrom`. */
+export interface ExportListFilter {
+  leadAgency?: string;
+  /** An instant (ISO): referrals started before it cannot have been detected after it, so visibility skips them. */
+  detectedFrom?: string;
+}
+
+/** A referral as the export reads it: the case's facts and state, never its persons. */
+export interface ExportCaseRead extends ExportCase {
+  detectedAt: string;
+}
+
+export interface ExportRead {
+  cases: ExportCaseRead[];
+  /** Referrals whose state or start input could not be read (a worker down, say): left out, counted. */
+  unreadable: number;
 }
 
 export interface PartnerTaskView extends PartnerTask {
@@ -154,6 +174,63 @@ export class ReferralService {
     return out.sort((a, b) => a.dueBy.localeCompare(b.dueBy));
   }
 
+  /**
+   * Every referral the export may hold, read for it: visibility lists them page by page, and each
+   * page's referrals are read (their state query and their start input, decrypted by the client's
+   * data converter) at most EXPORT_READS_IN_FLIGHT at a time. `onProgress` is told after each page.
+   */
+  async exportCases(filter: ExportListFilter, onProgress?: (read: number) => void): Promise<ExportRead> {
+    const clauses = [`WorkflowType = 'referralWorkflow'`];
+    if (filter.leadAgency !== undefined) clauses.push(`LeadAgency = ${quote(filter.leadAgency)}`);
+    if (filter.detectedFrom !== undefined) clauses.push(`StartTime >= ${quote(new Date(filter.detectedFrom).toISOString())}`);
+    const out: ExportRead = { cases: [], unreadable: 0 };
+    let page: string[] = [];
+    const readPage = async () => {
+      // A referral whose worker is gone must not hold the export up: each read has a deadline.
+      const settled = await allSettledPooled(page, EXPORT_READS_IN_FLIGHT, (id) => this.client.withDeadline(Date.now() + EXPORT_READ_TIMEOUT_MS, () => this.exportCase(id)));
+      for (const s of settled) {
+        if (s.status === 'fulfilled' && s.value) out.cases.push(s.value);
+        else out.unreadable += 1;
+      }
+      page = [];
+      onProgress?.(out.cases.length + out.unreadable);
+    };
+    for await (const raw of this.visibilityRows(clauses.join(' AND '), EXPORT_PAGE)) {
+      const id = raw.execution?.workflowId;
+      if (id) page.push(id);
+      if (page.length >= EXPORT_PAGE) await readPage();
+    }
+    if (page.length > 0) await readPage();
+    return out;
+  }
+
+  /** One referral for the export: its state (screening, case type as re-classified) and reported facts; undefined when it has none. */
+  private async exportCase(workflowId: string): Promise<ExportCaseRead | undefined> {
+    const handle = this.client.workflow.getHandle(workflowId);
+    const [state, input] = await Promise.all([handle.query(referralStateQuery), this.startInput(workflowId)]);
+    if (!input) return undefined;
+    const { referral } = input;
+    return {
+      referralId: referral.referralId,
+      caseType: state.caseType ?? referral.facts.caseType,
+      ...(state.victimIdentified !== undefined ? { victimIdentified: state.victimIdentified } : {}),
+      indicators: referral.facts.indicators ?? [],
+      detectedAt: referral.detectedAt,
+    };
+  }
+
+  /** The input the workflow's run started with (the first event of its history), decoded. */
+  private async startInput(workflowId: string): Promise<ReferralWorkflowInput | undefined> {
+    const history = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.client.options.namespace,
+      execution: { workflowId },
+      maximumPageSize: 1,
+    });
+    const payloads = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    if (!payloads || payloads.length === 0) return undefined;
+    return decodeFromPayloadsAtIndex<ReferralWorkflowInput>(this.client.options.loadedDataConverter, 0, payloads);
+  }
+
   persons(referralId: string): Promise<Person[]> {
     return this.client.workflow.getHandle(`referral-${referralId}`).query(referralPersonsQuery);
   }
@@ -216,6 +293,11 @@ function locationOf(sa: (name: string) => unknown): { province: string; district
 const PARTNER_TASKS_PAGE = 500;
 /** Queries to protection tracks at once: each may load (replay) a workflow on a worker. */
 const PARTNER_TASKS_QUERIES_IN_FLIGHT = 32;
+
+/** Visibility rows per page of the export's list, and reads of referrals at once (each a query and a history read). */
+const EXPORT_PAGE = 500;
+const EXPORT_READS_IN_FLIGHT = 16;
+const EXPORT_READ_TIMEOUT_MS = 10_000;
 
 /** Promise.allSettled over `items`, at most `inFlight` calls at a time, results in order. */
 async function allSettledPooled<T, R>(items: readonly T[], inFlight: number, call: (item: T) => Promise<R>): Promise<Array<PromiseSettledResult<R>>> {

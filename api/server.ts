@@ -11,6 +11,7 @@ import type { AuthorityPolicy } from '../schemas/policy.js';
 import type { ReferralService } from './referral-service.js';
 import { registerReferralRoutes } from './routes/referrals.js';
 import { registerPartnerRoutes } from './routes/partner.js';
+import { registerExportRoutes, type ExportDeps } from './routes/exports.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +24,7 @@ declare module 'fastify' {
 /** Paths that need a caller: everything else (health, docs, console pages, metrics) is public. */
 function needsCaller(url: string): boolean {
   const path = url.split('?')[0] ?? '';
-  return path.startsWith('/referrals') || path.startsWith('/partner/tasks') || path === '/whoami';
+  return path.startsWith('/referrals') || path.startsWith('/partner/tasks') || path.startsWith('/exports') || path === '/whoami';
 }
 
 /**
@@ -53,6 +54,8 @@ export interface ApiDeps {
   authority?: AuthorityPolicy;
   /** Called on every 403, e.g. to count denials. */
   onDenied?: (route: string) => void;
+  /** The HTCDS export's k and audit writer; absent: k 5 and no writer, so exports are answered 503. */
+  exports?: Omit<ExportDeps, 'logger'>;
   /** Extra routes (console pages, metrics, codec) added by the composition root. */
   plugins?: Array<(app: ApiApp) => Promise<void> | void>;
 }
@@ -130,6 +133,7 @@ export async function buildApi(deps: ApiDeps): Promise<ApiApp> {
   app.get('/whoami', { schema: { hide: true } }, async (request) => request.principal);
   registerReferralRoutes(app, deps.service, deny, deps.authority);
   registerPartnerRoutes(app, deps.service, deny);
+  registerExportRoutes(app, deps.service, deny, { minCell: 5, ...deps.exports, logger: deps.logger });
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

@@ -124,6 +124,8 @@ export const EngineEnv = z.object({
   /** The explicit development switch for API_JWT_SECRET. */
   API_JWT_ALLOW_HS256: bool.default('false'),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** k of the HTCDS export: a cell (combination of the exported values) of fewer cases is withheld. */
+  EXPORT_MIN_CELL: z.coerce.number().int('a whole number').min(2, 'at least 2 (1 would withhold nothing)').max(1000, 'at most 1000').default(5),
   /** One line the console's and partner page's sign-in card shows (npm start: where the development keys are). */
   API_SIGNIN_HINT: z.string().min(1).max(1000, 'at most 1,000 characters').optional(),
   /** Referrals the worker keeps cached in memory (~0.5 MB each measured): bounds the worker's RSS. */
@@ -234,6 +236,8 @@ export interface ApiConfig {
   rateLimitPerMinute: number;
   /** API_SIGNIN_HINT: shown on the pages' sign-in card. */
   signInHint?: string;
+  /** EXPORT_MIN_CELL: k of the HTCDS export. */
+  exportMinCell: number;
 }
 
 export interface ApiJwtConfig {
@@ -401,6 +405,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
           }
         : {}),
       rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+      exportMinCell: e.EXPORT_MIN_CELL,
       ...(e.API_SIGNIN_HINT ? { signInHint: e.API_SIGNIN_HINT } : {}),
     },
     ...(e.WORKER_METRICS_ADDRESS !== '0' ? { workerMetricsAddress: e.WORKER_METRICS_ADDRESS } : {}),

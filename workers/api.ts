@@ -14,6 +14,7 @@ import { loadIdentities } from '../config/identities.js';
 import { createAdmin, type AdminOps, type KafkaConnection } from '../messaging/kafka.js';
 import type { Policy } from '../schemas/policy.js';
 import type { SenderDirectory } from '../bridge/senders.js';
+import type { ExportAudit } from '../codec/audit.js';
 
 /**
  * The API role of the engine process: HTTP API, operator console, partner page and /metrics.
@@ -21,7 +22,7 @@ import type { SenderDirectory } from '../bridge/senders.js';
  */
 export async function startApi(
   config: EngineConfig,
-  deps: { logger: Logger; kafka: KafkaConnection; policy: Policy; dataConverter: DataConverter; notifyTopics: string[]; senders: SenderDirectory },
+  deps: { logger: Logger; kafka: KafkaConnection; policy: Policy; dataConverter: DataConverter; notifyTopics: string[]; senders: SenderDirectory; audit?: ExportAudit },
 ): Promise<() => Promise<void>> {
   const identities = await loadIdentities(config.api.identitiesFile);
   // A bad JWKS file stops the start, naming API_JWKS_FILE; a later bad version is logged and the last good keys stay.
@@ -51,6 +52,7 @@ export async function startApi(
     rateLimitPerMinute: config.api.rateLimitPerMinute,
     ...(deps.policy.authority ? { authority: deps.policy.authority } : {}),
     onDenied: (route) => metrics.accessDenied.inc({ route }),
+    exports: { minCell: config.api.exportMinCell, ...(deps.audit ? { audit: deps.audit } : {}) },
     plugins: [
       (app) =>
         registerConsole(app, {

@@ -60,12 +60,14 @@ async function main(): Promise<void> {
   const access = loadKafkaAccess(config.kafka.accessFile);
   const senders = senderDirectory(access, config.kafka.topics, { sharedTopics: config.kafka.sharedTopics });
   const codecServerOn = config.roles.includes('codec') && config.codecServer.port !== 0;
+  // The codec server's decodes and the API's exports are audited, as the audit principal.
+  const auditOn = codecServerOn || config.roles.includes('api');
   const clients: KafkaClientName[] = [
     ...(config.roles.includes('worker') ? (['publisher'] as const) : []),
     ...(config.roles.includes('bridge') ? (['intake', 'actions'] as const) : []),
     ...(config.roles.includes('api') ? (['monitor'] as const) : []),
-    // The codec server writes its audit records as a principal of its own.
-    ...(codecServerOn ? (['audit'] as const) : []),
+    // The codec server and the API's exports write their audit records as a principal of their own.
+    ...(auditOn ? (['audit'] as const) : []),
   ];
   const security = resolveKafkaSecurity(config.kafka.security, access, clients);
   const kafkaAs = (name: KafkaClientName) =>
@@ -142,6 +144,14 @@ async function main(): Promise<void> {
     });
   }
 
+  let audit: ReturnType<typeof createCodecAudit> | undefined;
+  if (auditOn) {
+    const auditPublisher = createPublisher(kafkaAs('audit'));
+    publishers.push(auditPublisher);
+    await auditPublisher.connect();
+    audit = createCodecAudit({ publisher: auditPublisher, topic: config.kafka.topics.audit, source: `${source}/codec-server`, exportSource: `${source}/api` });
+  }
+
   if (config.roles.includes('codec') && !codecServerOn) logger.info('codec server disabled (CODEC_SERVER_PORT=0)');
   if (codecServerOn) {
     // The API's identities and token settings: whoever may call the API is who the codec server knows.
@@ -150,9 +160,6 @@ async function main(): Promise<void> {
     // Reads the referrals' Parties search attribute (describe), nothing else.
     const connection = await Connection.connect(temporalConnection);
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
-    const auditPublisher = createPublisher(kafkaAs('audit'));
-    publishers.push(auditPublisher);
-    await auditPublisher.connect();
     const codecServer = await startCodecServer({
       codec: new AesGcmCodec(keyRing),
       host: config.codecServer.host,
@@ -160,7 +167,7 @@ async function main(): Promise<void> {
       uiOrigin: config.codecServer.uiOrigin,
       authenticate: createAuthenticator({ identities, ...(jwt ? { jwt } : {}) }),
       policy: createDecodePolicy({ lookupParties: temporalPartiesLookup(client), namespace: config.temporal.namespace }),
-      audit: createCodecAudit({ publisher: auditPublisher, topic: config.kafka.topics.audit, source: `${source}/codec-server` }),
+      audit: audit!,
       sessionTtlMs: config.codecServer.sessionTtlSeconds * 1000,
       logger,
     });
@@ -170,7 +177,7 @@ async function main(): Promise<void> {
     });
   }
 
-  if (config.roles.includes('api')) stops.unshift(await startApi(config, { logger, kafka: kafkaAs('monitor'), policy, dataConverter, notifyTopics: allNotifyTopics(access, config.kafka.topics), senders }));
+  if (config.roles.includes('api')) stops.unshift(await startApi(config, { logger, kafka: kafkaAs('monitor'), policy, dataConverter, notifyTopics: allNotifyTopics(access, config.kafka.topics), senders, ...(audit ? { audit } : {}) }));
 
   logger.info(
     { roles: config.roles, taskQueue: config.temporal.taskQueue, policyVersion: policy.version, payloadKeyId: keyRing.activeKeyId },

@@ -58,7 +58,7 @@ describe('loadEngineConfig', () => {
       shutdownGraceMs: 10_000,
       payloadKeys: { source: 'PAYLOAD_KEYS_FILE', file: defaultPayloadKeysFile, isDefault: true },
       codecServer: { host: '127.0.0.1', port: 8234, uiOrigin: 'http://127.0.0.1:8233', sessionTtlSeconds: 3600 },
-      api: { host: '127.0.0.1', port: 8080, identitiesFile: defaultIdentitiesFile, rateLimitPerMinute: 600 },
+      api: { host: '127.0.0.1', port: 8080, identitiesFile: defaultIdentitiesFile, rateLimitPerMinute: 600, exportMinCell: 5 },
       workerMetricsAddress: '127.0.0.1:9464',
       workerMaxCachedWorkflows: 450,
     });
@@ -164,6 +164,15 @@ describe('loadEngineConfig', () => {
     expect(new Set(named)).toEqual(new Set(['TEMPORAL_ADDRESS', 'KAFKA_BROKERS', 'LOG_LEVEL', 'ENGINE_ROLES']));
     for (const name of ['TEMPORAL_ADDRESS', 'KAFKA_BROKERS', 'LOG_LEVEL', 'ENGINE_ROLES']) {
       expect(err.message).toContain(name);
+    }
+  });
+
+  it('takes EXPORT_MIN_CELL from 2 to 1000 (default 5) and names it otherwise', () => {
+    expect(loadEngineConfig({ EXPORT_MIN_CELL: '11' }).api.exportMinCell).toBe(11);
+    for (const bad of ['1', '0', '2.5', 'five', '1001']) {
+      const err = configError({ EXPORT_MIN_CELL: bad });
+      expect(err.problems, bad).toHaveLength(1);
+      expect(err.problems[0]).toMatch(/^EXPORT_MIN_CELL: /);
     }
   });
 
