@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Five projects, cheapest first. Tests that need a server start it themselves in globalSetup,
+ * Six projects, cheapest first. Tests that need a server start it themselves in globalSetup,
  * on loopback, on ports apart from a developer's running stack, and stop it afterwards.
  */
 export default defineConfig({
@@ -36,6 +36,17 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One real stack is shared: files run one after another so counts stay exact.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // README's command blocks against `npm start` on the default ports, in a copy of the
+          // repository (test/readme); `npm test` runs it after the integration project.
+          name: 'readme',
+          include: ['test/readme/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 420_000,
           fileParallelism: false,
         },
       },

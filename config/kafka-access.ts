@@ -211,7 +211,8 @@ export function aclTable(access: KafkaAccessFile, topics: AccessTopics, groups: 
 
   // Re-driving puts a dead letter back on the topic it came from, byte for byte.
   topic(e.redrive, topics.deadLetter, 'READ');
-  group(e.redrive, groups.redrive);
+  // PREFIXED: the group itself and `<group>-dry-run-…`, the throwaway group of `referrals redrive --dry-run`.
+  group(e.redrive, groups.redrive, 'PREFIXED');
   for (const t of [...intakeTopics, ...actionsTopics]) topic(e.redrive, t, 'WRITE');
 
   // The codec server's audit records: its own principal writes them, nothing else touches them.
