@@ -2,7 +2,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Principal } from '../api/auth.js';
 import type { DecodeReason } from '../schemas/audit.js';
 import { referralIdsOf, referralWorkflowId } from '../workflows/ids.js';
-import { PartiesKey } from '../workflows/search-attributes.js';
+import { isParty, withJurisdiction } from '../domain/jurisdiction.js';
+import { DistrictKey, PartiesKey, ProvinceKey } from '../workflows/search-attributes.js';
 
 /**
  * Who may read a payload in clear through the codec server. A payload names the workflow it
@@ -10,7 +11,8 @@ import { PartiesKey } from '../workflows/search-attributes.js';
  *
  * - operators and admins: every payload, named or not;
  * - an agency's officer or supervisor: the payloads of a referral whose `Parties` search
- *   attribute (on `referral-<id>`) lists the agency;
+ *   attribute (on `referral-<id>`) lists the agency — a district or provincial committee by its
+ *   jurisdiction's entry (`AHTC-D:PUNJAB:LAHORE`), as the API decides (domain/jurisdiction.ts);
  * - partner organisations, callers without credentials, and payloads that name no workflow
  *   (for anyone but operators and admins): refused.
  */
@@ -85,7 +87,8 @@ export function createDecodePolicy(options: DecodePolicyOptions): DecodePolicy {
         }
         if (parties === undefined) continue;
         exists = true;
-        if (parties.includes(principal.agency)) return { allowed: true, reason: 'PARTY', referralIds };
+        // The API's rule: a committee only for referrals of its own jurisdiction.
+        if (isParty(principal, parties)) return { allowed: true, reason: 'PARTY', referralIds };
       }
       return refuse(failed ? 'LOOKUP_FAILED' : exists ? 'NOT_A_PARTY' : 'UNKNOWN_REFERRAL');
     },
@@ -97,7 +100,11 @@ export function temporalPartiesLookup(client: Client): PartiesLookup {
   return async (referralId) => {
     try {
       const description = await client.workflow.getHandle(referralWorkflowId(referralId)).describe();
-      return description.typedSearchAttributes.get(PartiesKey) ?? [];
+      const attributes = description.typedSearchAttributes;
+      const province = attributes.get(ProvinceKey);
+      const district = attributes.get(DistrictKey);
+      // A list written before committees were qualified is read with the referral's own location.
+      return withJurisdiction(attributes.get(PartiesKey) ?? [], province && district ? { province, district } : undefined);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;

@@ -7,14 +7,15 @@
  * payload or a credential. Over real HTTP; the audit records go to an in-memory publisher.
  */
 import { randomBytes } from 'node:crypto';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter, TypedSearchAttributes, type Payload } from '@temporalio/common';
 import { payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, sha256Hex, type Principal } from '../../api/auth.js';
 import { AesGcmCodec, KeyRing } from '../../codec/aes-gcm-codec.js';
 import { createCodecAudit, readCodecAudit } from '../../codec/audit.js';
-import { createDecodePolicy, type PartiesLookup } from '../../codec/decode-policy.js';
+import { createDecodePolicy, temporalPartiesLookup, type PartiesLookup } from '../../codec/decode-policy.js';
+import { DistrictKey, PartiesKey, ProvinceKey } from '../../workflows/search-attributes.js';
 import { cookieValue, createSessionStore, SESSION_COOKIE } from '../../codec/sessions.js';
 import { startCodecServer, type CodecServer, type CodecServerLogger } from '../../codec/server.js';
 import type { Identity } from '../../config/identities.js';
@@ -31,6 +32,8 @@ const victim = 'Codec Server Victim Sana';
 const parties = new Map<string, string[]>([
   ['TIP-2026-0001', ['FIA', 'NCCIA', 'AHTC-D', 'AHTC-P', 'AHTC-N']],
   ['FJA-2026-0002', ['NCCIA', 'AHTC-D']],
+  // Qualified committees (since patch referral-parties-by-jurisdiction): a Lahore case.
+  ['SOM-2026-0003', ['FIA', 'AHTC-D:PUNJAB:LAHORE', 'AHTC-P:PUNJAB', 'AHTC-N']],
 ]);
 const lookups: string[] = [];
 /** The Parties search attribute as Temporal would answer it (the integration test reads the real one). */
@@ -94,6 +97,42 @@ describe('decode policy', () => {
     expect(await policy.decide(who('fia-officer'), 'referral-FJA-2026-0002-justice')).toMatchObject({ allowed: false, reason: 'NOT_A_PARTY' });
     expect(await policy.decide(who('fia-officer'), 'referral-NOPE-2026-9')).toMatchObject({ allowed: false, reason: 'UNKNOWN_REFERRAL' });
     expect(await policy.decide(who('fia-officer'), 'bench-workflow-1')).toMatchObject({ allowed: false, reason: 'NOT_A_REFERRAL', referralIds: [] });
+  });
+
+  it('a committee decodes the referrals of its own jurisdiction only, as the API lets it read them', async () => {
+    const committee = (agency: string, jurisdiction?: { province: string; district?: string }): Principal => ({
+      id: `${agency.toLowerCase()}-chair`,
+      agency,
+      role: 'supervisor',
+      ...(jurisdiction ? { jurisdiction } : {}),
+      via: 'api-key',
+    });
+    expect(await policy.decide(committee('AHTC-D', { province: 'PUNJAB', district: 'LAHORE' }), 'referral-SOM-2026-0003')).toMatchObject({ allowed: true, reason: 'PARTY' });
+    expect(await policy.decide(committee('AHTC-D', { province: 'BALOCHISTAN', district: 'GWADAR' }), 'referral-SOM-2026-0003')).toMatchObject({ allowed: false, reason: 'NOT_A_PARTY' });
+    expect(await policy.decide(committee('AHTC-P', { province: 'PUNJAB' }), 'referral-SOM-2026-0003')).toMatchObject({ allowed: true, reason: 'PARTY' });
+    expect(await policy.decide(committee('AHTC-P', { province: 'SINDH' }), 'referral-SOM-2026-0003')).toMatchObject({ allowed: false, reason: 'NOT_A_PARTY' });
+    expect(await policy.decide(committee('AHTC-N'), 'referral-SOM-2026-0003')).toMatchObject({ allowed: true, reason: 'PARTY' });
+    // A district committee without a jurisdiction is a party to nothing, even where the list names committees bare.
+    expect(await policy.decide(committee('AHTC-D'), 'referral-FJA-2026-0002')).toMatchObject({ allowed: false, reason: 'NOT_A_PARTY' });
+  });
+
+  it("a referral's Parties from before committees were qualified is read with its own location", async () => {
+    const described = (parties: string[]) => ({
+      workflow: {
+        getHandle: () => ({
+          describe: async () => ({
+            typedSearchAttributes: new TypedSearchAttributes([
+              { key: PartiesKey, value: parties },
+              { key: ProvinceKey, value: 'PUNJAB' },
+              { key: DistrictKey, value: 'Lahore' },
+            ]),
+          }),
+        }),
+      },
+    });
+    const lookup = (parties: string[]) => temporalPartiesLookup(described(parties) as unknown as Parameters<typeof temporalPartiesLookup>[0]);
+    expect(await lookup(['FIA', 'AHTC-D', 'AHTC-P', 'AHTC-N'])('SOM-1')).toEqual(['FIA', 'AHTC-N', 'AHTC-D:PUNJAB:LAHORE', 'AHTC-P:PUNJAB']);
+    expect(await lookup(['FIA', 'AHTC-D:PUNJAB:LAHORE', 'AHTC-P:PUNJAB', 'AHTC-N'])('SOM-1')).toEqual(['FIA', 'AHTC-D:PUNJAB:LAHORE', 'AHTC-P:PUNJAB', 'AHTC-N']);
   });
 
   it('payloads naming no workflow are for operators and admins; partners, callers without credentials and other namespaces are refused', async () => {
