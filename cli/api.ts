@@ -33,6 +33,9 @@ export interface ApiErrorBody {
 export interface ApiResponse<T> {
   status: number;
   body: T;
+  headers: Headers;
+  /** The body as it came (a CSV export is not JSON). */
+  text: string;
 }
 
 export interface RequestOptions {
@@ -71,7 +74,7 @@ export async function callApi<T>(settings: ApiSettings, method: 'GET' | 'POST', 
   } catch {
     body = undefined;
   }
-  if (response.ok) return { status: response.status, body: body as T };
+  if (response.ok) return { status: response.status, body: body as T, headers: response.headers, text };
   throw errorFromResponse(response.status, body, text, settings);
 }
 

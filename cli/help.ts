@@ -107,6 +107,37 @@ ${apiEnvText}
 
 ${exitCodesText}`,
 
+  export: `Usage: referrals export --format htcds [--from YYYY-MM] [--to YYYY-MM] [--agency A] [--output csv|json] [--file F]
+
+Exports referrals to the Human Trafficking Case Data Standard (HTCDS 2.0, by IOM, CC BY 4.0),
+de-identified: one row per referral, its columns HTCDS field names (TraffickingStatus and the
+MethodsOfControl... checkboxes read from the reported indicators), no name, contact, place or
+date; every combination of values that fewer than k referrals share (EXPORT_MIN_CELL on the
+server, default 5) is withheld and counted. Operators and admins only; every export is audited
+(who, when, filters, rows, withheld) on the operators' audit topic. README "HTCDS export" has
+the mapping, and what the engine does not hold.
+
+Writes the export to standard output (or --file); on standard error a line when it starts, one
+every 5 s while the server reads the referrals, and a summary: rows, referrals read, withheld.
+
+Options:
+  --format htcds     the standard to export to (required; htcds is the one there is)
+  --from YYYY-MM     only referrals detected in this month or later
+  --to YYYY-MM       only referrals detected in this month or earlier
+  --agency A         only referrals this agency leads (FIA, NCCIA, POLICE, ...)
+  --output csv|json  CSV with a header of field names (default), or JSON with the rows and
+                     what was withheld
+  --file F           write the export to F (mode 600) instead of standard output
+  -h, --help         this text
+
+Examples:
+  referrals export --format htcds --from 2026-01 --to 2026-06 > htcds-h1.csv
+  referrals export --format htcds --agency FIA --output json | jq '.rows | length'
+
+${apiEnvText}
+
+${exitCodesText}`,
+
   redrive: `Usage: referrals redrive [--from-beginning] [--limit N] [--dry-run] [--reason R]
 
 Re-drives dead letters: reads the dead-letter topic (KAFKA_TOPIC_DEAD_LETTER) with the consumer
@@ -165,6 +196,7 @@ Commands:
   list [filters] [--json]       list and filter referrals
   show <referralId> [--json]    state, SLA clocks and merged timeline of one referral
   act <referralId> <action>     act on a referral (acknowledge, extend-deadline, complete-task, ...)
+  export --format htcds         de-identified HTCDS 2.0 export (operators and admins)
   redrive [--dry-run]           re-drive dead letters to the topics they came from (Kafka)
 
 "referrals <command> --help" describes a command, its options and examples.

@@ -3,9 +3,10 @@ import { act, list, show, submit } from './commands.js';
 import { CliError, EXIT, UsageError, type ExitCode } from './errors.js';
 import { commandNames, globalHelp, type CommandName } from './help.js';
 import type { Io } from './io.js';
+import { exportCommand } from './export.js';
 import { redrive } from './redrive.js';
 
-const commands: Record<CommandName, (args: string[], io: Io) => Promise<ExitCode>> = { submit, list, show, act, redrive };
+const commands: Record<CommandName, (args: string[], io: Io) => Promise<ExitCode>> = { submit, list, show, act, export: exportCommand, redrive };
 
 const isCommand = (name: string): name is CommandName => (commandNames as string[]).includes(name);
 

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,11 +8,11 @@ import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import type { ApiApp } from '../../api/server.js';
 import type { ApiRole } from '../../config/identities.js';
 import { createLogger } from '../../workers/logger.js';
+import { cliEntry, runNode, type CliResult } from '../support/cli-process.js';
 import { detected, uniqueId } from '../support/fixtures.js';
 import { RecordingPublisher } from '../support/recording-publisher.js';
 import { listenOnLoopback, prefixedTopics, startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
 import { eventually, KafkaHarness, type ReadRecord } from '../support/kafka-harness.js';
-import { repoRoot } from '../support/stack-paths.js';
 import { engineSecurityEnv, intakeTopicOf } from '../support/test-kafka.js';
 
 const temporalAddress = inject('temporalAddress');
@@ -30,27 +29,9 @@ const people: Array<{ id: string; agency: string; role: ApiRole }> = [
 ];
 const { keyOf, identities } = testIdentities(people, 'cli-test-key-');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The CLI as a user runs it: a child process (asynchronous, so this process's API keeps answering). */
 function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}cli/referrals.ts`, ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, LOG_LEVEL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode([...cliEntry, ...args], { env: { ...process.env, LOG_LEVEL: '', ...env } });
 }
 
 describe('referrals CLI against the API on the real Temporal dev server, and redrive on the real broker', () => {

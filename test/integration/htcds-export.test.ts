@@ -6,6 +6,8 @@
  * written as the engine's audit principal and read back as an operator.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KeyRing } from '../../codec/aes-gcm-codec.js';
 import { createCodecAudit, readAuditEvent } from '../../codec/audit.js';
@@ -17,7 +19,8 @@ import { createKafka, createPublisher, type Publisher } from '../../messaging/ka
 import { EXPORT_AUDIT_TYPE, type ExportAuditV1 } from '../../schemas/audit.js';
 import { createLogger } from '../../workers/logger.js';
 import { detected, uniqueId } from '../support/fixtures.js';
-import { startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
+import { listenOnLoopback, startTestApi, startTestEngine, testIdentities, unusedTopics, type TestEngine } from '../support/engine-harness.js';
+import { cliEntry, runNode } from '../support/cli-process.js';
 import { conformanceProblems, loadHtcdsDefinitions, parseCsv } from '../support/htcds-definitions.js';
 import { eventually } from '../support/kafka-harness.js';
 import { engineSecurity, kafkajsAuth } from '../support/test-kafka.js';
@@ -33,7 +36,7 @@ const auditTopic = loadEngineConfig({}).kafka.topics.audit;
 const definitions = loadHtcdsDefinitions();
 const K = 3;
 
-const { identities, auth } = testIdentities(
+const { identities, auth, keyOf } = testIdentities(
   [
     { id: 'fia-officer', agency: 'FIA', role: 'officer' },
     { id: 'fia-supervisor', agency: 'FIA', role: 'supervisor' },
@@ -108,7 +111,8 @@ describe('HTCDS export (GET /exports/htcds) on the real Temporal dev server and 
     return res;
   }
 
-  it('exports HTCDS field names and values only, no name or contact, and withholds a cell under k', async () => {
+  // Each export reads every referral of the stack; one whose worker is gone (an earlier file's) takes up to its 10 s deadline.
+  it('exports HTCDS field names and values only, no name or contact, and withholds a cell under k', { timeout: 300_000 }, async () => {
     // Cell A: K screened trafficking victims, debt bondage and documents withheld. Cell B: one case alone.
     const ids = [
       ...(await Promise.all(Array.from({ length: K }, () => submit({ indicators: ['debt bondage', 'passport withheld by employer', 'inconsistent travel story'], detectedIn: month, screen: true })))),
@@ -206,6 +210,35 @@ describe('HTCDS export (GET /exports/htcds) on the real Temporal dev server and 
       expect(raw).not.toContain('MethodsOfControl');
     }
     expect(records.map((r) => r.event.data.principal.id).sort()).toEqual(exportsMade.map((e) => e.principal).sort());
+  });
+
+  // Each export reads every referral of the stack; one whose worker is gone (an earlier file's) takes up to its 10 s deadline.
+  it('referrals export: the CLI writes the export (stdout or --file), says what it does on stderr, and names what is wrong', { timeout: 300_000 }, async () => {
+    const baseUrl = await listenOnLoopback(app);
+    const cli = (who: string, args: string[]) =>
+      runNode([...cliEntry, 'export', ...args], { env: { ...process.env, LOG_LEVEL: '', REFERRALS_API_URL: baseUrl, REFERRALS_API_KEY: keyOf(who) } });
+    const csv = await cli('operator', ['--format', 'htcds', '--from', month, '--to', month, '--agency', 'fia']);
+    expect(csv.code, csv.stderr).toBe(0);
+    const { header, rows } = parseCsv(csv.stdout.replace(/\r?\n/g, '\r\n'));
+    expect(header).toEqual([...HTCDS_COLUMNS]);
+    expect(rows).toHaveLength(K);
+    expect(csv.stderr).toContain(`referrals export: reading referrals (from ${month}, to ${month}, led by FIA) ...`);
+    expect(csv.stderr).toMatch(new RegExp(`referrals export: ${K} rows of 4 referrals in [\\d.]+ s; 1 withheld \\(cells under k=${K}\\)`));
+    for (const secret of secrets) expect(csv.stdout + csv.stderr).not.toContain(secret);
+
+    const file = `${mkdtempSync(`${tmpdir()}/htcds-`)}/export.json`;
+    const json = await cli('admin', ['--format', 'htcds', '--from', month, '--to', month, '--output', 'json', '--file', file]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).toBe('');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ standard: 'HTCDS 2.0', suppressed: 1, rows });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const refused = await cli('fia-supervisor', ['--format', 'htcds']);
+    expect([refused.code, refused.stdout]).toEqual([1, '']);
+    expect(refused.stderr).toContain('referrals export: FORBIDDEN: role supervisor may not export: operators and admins only');
+    const bad = await cli('operator', ['--format', 'htcds', '--from', '2026-6']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('referrals export: --from: expected a month YYYY-MM (e.g. 2026-11), got "2026-6"');
   });
 
   it('exports nothing when its audit record cannot be written (503)', async () => {

@@ -3,7 +3,6 @@
  * way scripts run it — help texts and the exit codes of usage errors, a missing API key, and an
  * API or broker that cannot be reached.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import { CliError, EXIT, UsageError } from '../../cli/errors.js';
 import { mergedTimeline, referralTable } from '../../cli/format.js';
 import { commandNames } from '../../cli/help.js';
 import { faultFields, originalHeaders, parseRedriveArgs } from '../../cli/redrive.js';
+import { runNode, type CliResult } from '../support/cli-process.js';
 import { repoRoot } from '../support/stack-paths.js';
 
 function usageError(fn: () => unknown): UsageError {
@@ -166,28 +166,10 @@ describe('formatting', () => {
 
 // --- as a child process ---
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('REFERRALS_') && !name.startsWith('KAFKA_') && name !== 'LOG_LEVEL'));
 
 function cli(args: string[], env: Record<string, string> = {}, options: { entry?: string[]; cwd?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.entry ?? ['--import', 'tsx', 'cli/referrals.ts']), ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...baseEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode([...(options.entry ?? ['--import', 'tsx', 'cli/referrals.ts']), ...args], { env: { ...baseEnv, ...env }, ...(options.cwd ? { cwd: options.cwd } : {}) });
 }
 
 /** A loopback port nothing listens on: bound, then released. */
@@ -239,7 +221,7 @@ describe.concurrent('the CLI as a child process', { timeout: 120_000 }, () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Commands:');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('referrals: unknown command "frobnicate"; commands: submit, list, show, act, redrive (referrals --help)\n');
+    expect(unknown.stderr).toBe('referrals: unknown command "frobnicate"; commands: submit, list, show, act, export, redrive (referrals --help)\n');
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('unknown option --json');
   });

@@ -16,6 +16,9 @@ import {
   type ExportCase,
 } from '../../exports/htcds.js';
 import { exportFormat } from '../../api/routes/exports.js';
+import { createServer } from 'node:http';
+import { exportCommand, parseExportArgs } from '../../cli/export.js';
+import { UsageError } from '../../cli/errors.js';
 import { conformanceProblems, fieldNameOfLabel, isCheckbox, loadHtcdsDefinitions, parseCsv } from '../support/htcds-definitions.js';
 
 const definitions = loadHtcdsDefinitions();
@@ -131,5 +134,58 @@ describe('asking for an export', () => {
     expect(exportFormat(undefined, '*/*')).toBe('json');
     expect(exportFormat(undefined, undefined)).toBe('json');
     expect(exportFormat(undefined, 'application/xml')).toBeUndefined();
+  });
+
+  it('parses the CLI flags, and names the flag at fault', () => {
+    expect(parseExportArgs(['--format', 'htcds', '--from', '2026-01', '--to', '2026-06', '--agency', 'fia', '--output', 'JSON'])).toEqual({
+      query: { format: 'json', from: '2026-01', to: '2026-06', agency: 'FIA' },
+    });
+    expect(parseExportArgs(['--format', 'htcds'])).toEqual({ query: { format: 'csv' } });
+    expect(parseExportArgs(['--help'])).toBe('help');
+    const problem = (args: string[]) => {
+      try {
+        parseExportArgs(args);
+      } catch (err) {
+        expect(err).toBeInstanceOf(UsageError);
+        return (err as Error).message;
+      }
+      return 'no error';
+    };
+    expect(problem([])).toMatch(/^--format: required/);
+    expect(problem(['--format', 'csv'])).toBe('--format: expected htcds, got "csv"');
+    expect(problem(['--format', 'htcds', '--from', '2026-13'])).toMatch(/^--from: expected a month YYYY-MM/);
+    expect(problem(['--format', 'htcds', '--to', 'June'])).toMatch(/^--to: expected a month YYYY-MM/);
+    expect(problem(['--format', 'htcds', '--from', '2026-06', '--to', '2026-01'])).toBe('--to: 2026-01 is before --from 2026-06');
+    expect(problem(['--format', 'htcds', '--agency', 'NASA'])).toMatch(/^--agency: expected one of FIA, NCCIA/);
+    expect(problem(['--format', 'htcds', '--agency', 'PARTNER'])).toMatch(/^--agency: expected one of/);
+    expect(problem(['--format', 'htcds', '--output', 'xml'])).toMatch(/^--output: expected one of CSV, JSON/);
+    expect(problem(['--format', 'htcds', '--limit', '3'])).toBe('unknown option --limit');
+  });
+
+  it('says it is still reading while the server reads, then what it exported', async () => {
+    const csv = toCsv(buildExport(Array.from({ length: 2 }, () => aCase()), { filters: {}, minCell: 2 }).rows);
+    let asked = '';
+    const server = createServer((req, res) => {
+      asked = req.url ?? '';
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/csv', 'x-export-cases': '3', 'x-export-rows': '2', 'x-export-suppressed': '1', 'x-export-unreadable': '0', 'x-export-min-cell': '2' });
+        res.end(csv);
+      }, 250);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const out: string[] = [];
+    const err: string[] = [];
+    try {
+      const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), env: { REFERRALS_API_URL: `http://127.0.0.1:${port}`, REFERRALS_API_KEY: 'k' }, readStdin: () => '' };
+      expect(await exportCommand(['--format', 'htcds', '--to', '2026-02'], io, { progressEveryMs: 50 })).toBe(0);
+    } finally {
+      server.close();
+    }
+    expect(asked).toBe('/exports/htcds?format=csv&to=2026-02');
+    expect(out).toEqual([csv.replace(/\r\n$/, '')]);
+    expect(err[0]).toBe('referrals export: reading referrals (to 2026-02) ...');
+    expect(err.filter((l) => l.startsWith('referrals export: still reading referrals (')).length).toBeGreaterThanOrEqual(2);
+    expect(err.at(-1)).toMatch(/^referrals export: 2 rows of 3 referrals in [\d.]+ s; 1 withheld \(cells under k=2\)$/);
   });
 });
