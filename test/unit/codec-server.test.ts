@@ -100,7 +100,7 @@ describe('decode policy', () => {
   });
 
   it('a committee decodes the referrals of its own jurisdiction only, as the API lets it read them', async () => {
-    const committee = (agency: string, jurisdiction?: { province: string; district?: string }): Principal => ({
+    const committee = (agency: string, jurisdiction?: Principal['jurisdiction']): Principal => ({
       id: `${agency.toLowerCase()}-chair`,
       agency,
       role: 'supervisor',
