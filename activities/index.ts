@@ -20,11 +20,13 @@ export interface ActivityDeps {
   /**
    * District and provincial committees are told on their own jurisdiction's topic
    * (`<notify>ahtc-d.punjab.lahore`, `<notify>ahtc-p.punjab`), which only that committee may read;
-   * only where the broker has those topics. Absent or false: they are not told on Kafka at all
+   * only where the broker has those topics: the set of them (the access table's committee seats,
+   * config/kafka-access.ts committeeTopics), or true for every jurisdiction. Absent or false, or a
+   * jurisdiction not in the set: they are not told on Kafka at all
    * (the console and API show them their referrals), never on the shared `<notify>ahtc-d`, which
    * every district's committee reads.
    */
-  committeeJurisdictionTopics?: boolean;
+  committeeJurisdictionTopics?: boolean | ReadonlySet<string>;
 }
 
 /** Activities of the referral workflows, built over their dependencies (no globals). */
@@ -66,8 +68,10 @@ function topicFor(deps: ActivityDeps, n: Notification): string | undefined {
   if (recipient === OPERATORS) return topics.events;
   if (recipient === DISTRICT_COMMITTEE || recipient === PROVINCIAL_COMMITTEE) {
     const { province, district } = (n.data ?? {}) as { province?: unknown; district?: unknown };
-    if (!deps.committeeJurisdictionTopics || typeof province !== 'string' || typeof district !== 'string') return undefined;
-    return `${topics.notifyPrefix}${committeeTopicSuffix(recipient, { province, district })}`;
+    const seats = deps.committeeJurisdictionTopics;
+    if (!seats || typeof province !== 'string' || typeof district !== 'string') return undefined;
+    const topic = `${topics.notifyPrefix}${committeeTopicSuffix(recipient, { province, district })}`;
+    return seats === true || seats.has(topic) ? topic : undefined;
   }
   const agency = AgencyCode.safeParse(recipient);
   if (agency.success && agency.data !== 'PARTNER') return notificationTopic(topics, recipient);

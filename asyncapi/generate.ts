@@ -22,7 +22,7 @@ import type { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { DLQ_HEADERS } from '../bridge/dead-letters.js';
 import { loadEngineConfig } from '../config/env.js';
-import { aclTable, loadKafkaAccess, principalOf, senders, senderTopics, type AclRow, type Sender } from '../config/kafka-access.js';
+import { aclTable, committeeSeats, loadKafkaAccess, principalOf, senders, senderTopics, type AclRow, type Sender } from '../config/kafka-access.js';
 import { Actor, ActionEvent, actionTargets, type ActionEventType } from '../schemas/actions.js';
 import { CODEC_AUDIT_TYPE, CodecAuditV1, EXPORT_AUDIT_TYPE, ExportAuditV1 } from '../schemas/audit.js';
 import { IntakeEvent } from '../schemas/cloudevents.js';
@@ -185,8 +185,11 @@ interface TopicFamily {
   /** The channel address: a topic name, or a template with one `{parameter}`. */
   address: string;
   parameter?: string;
-  /** Every topic the address stands for, with the value of the parameter and the sender that owns the topic. */
-  instances: Array<{ topic: string; value?: string; owner?: Sender }>;
+  /**
+   * Every topic the address stands for, with the value of the parameter and who owns the topic: a
+   * sender, or a committee seat (`ownerPrincipal`, named as the value).
+   */
+  instances: Array<{ topic: string; value?: string; owner?: Sender; ownerPrincipal?: string }>;
 }
 
 /** The family of the topics senderTopics() gives these senders for one purpose; fails if one does not fit the template. */
@@ -209,6 +212,11 @@ const families = {
   agencyNotifications: family('agency', `${topics.notifyPrefix}{agency}`, agencySenders, (s) => senderTopics(topics, s).notify),
   partnerActions: family('organisation', `${topics.actions}.partner.{organisation}`, partnerSenders, (s) => senderTopics(topics, s).actions),
   partnerNotifications: family('organisation', `${topics.notifyPrefix}partner.{organisation}`, partnerSenders, (s) => senderTopics(topics, s).notify),
+  committeeNotifications: {
+    address: `${topics.notifyPrefix}{committeeSeat}`,
+    parameter: 'committeeSeat',
+    instances: committeeSeats(access).map((seat) => ({ topic: `${topics.notifyPrefix}${seat.suffix}`, value: seat.suffix, ownerPrincipal: seat.principal })),
+  },
   events: { address: topics.events, instances: [{ topic: topics.events }] },
   deadLetter: { address: topics.deadLetter, instances: [{ topic: topics.deadLetter }] },
   audit: { address: topics.audit, instances: [{ topic: topics.audit }] },
@@ -251,14 +259,17 @@ function aclOf(channel: ChannelId, action: 'send' | 'receive'): AclEntry[] {
     seen.topics.add(topic);
     entries.set(key, seen);
   };
-  for (const { topic, value, owner } of instances) {
-    const ownerPrincipal = owner ? principalOf(owner) : undefined;
+  for (const instance of instances) {
+    const { topic, value, owner } = instance;
+    const ownerPrincipal = owner ? principalOf(owner) : instance.ownerPrincipal;
     for (const row of acl.filter((r) => r.resourceType === 'TOPIC' && r.resourceName === topic && r.operation === operation)) {
       const owned = row.principal === ownerPrincipal && parameter !== undefined && value !== undefined;
-      // The owner's principal and group prefix with the parameter in place of its value: fia → {agency}, partner-iom → partner-{organisation}.
+      // The owner's principal and group prefix with the parameter in place of its value: fia → {agency},
+      // partner-iom → partner-{organisation}, ahtc-d.punjab.lahore → {committeeSeat}.
       const generic = (name: string) => (owned ? name.replace(row.principal, row.principal.replace(value, `{${parameter}}`)) : name);
       const principal = `User:${generic(row.principal)}`;
-      const who = !owned ? principalRole(row.principal) : owner!.kind === 'agency' ? 'the agency itself, on its own topic only' : 'the partner organisation itself, on its own topic only';
+      const ownWords = !owner ? 'the committee itself, on its own topic only' : owner.kind === 'agency' ? 'the agency itself, on its own topic only' : 'the partner organisation itself, on its own topic only';
+      const who = owned ? ownWords : principalRole(row.principal);
       add({ principal, operation, resourceType: 'TOPIC', patternType: 'LITERAL', resourceName: address, who }, topic);
       if (action !== 'receive') continue;
       for (const group of acl.filter((r) => r.principal === row.principal && r.resourceType === 'GROUP' && r.patternType === 'PREFIXED')) {
@@ -457,6 +468,8 @@ function channelParameters(): JsonObject {
   const descriptions: Record<string, string> = {
     agency:
       'The agency code in lower case (`FIA` → `fia`, `AHTC-D` → `ahtc-d`, `NGO_HOTLINE` → `ngo_hotline`). The agency connects as the principal `User:<agency>`, which may write only its own intake and actions topics and read only its own notification topic.',
+    committeeSeat:
+      'A district or provincial committee with a seat in config/kafka-access.json `committees`: `ahtc-d.<province>.<district>` or `ahtc-p.<province>` in lower case (district codes of schemas/jurisdiction.ts). The committee connects as the principal of the same name (`User:ahtc-d.punjab.lahore`), which may read only its own topic; no district\'s committee reads another\'s, and a committee acts through the HTTP API, where its jurisdiction is part of its identity.',
     organisation: `The partner organisation's code in lower case (\`IOM\` → \`iom\`; the organisations of config/kafka-access.json \`partners\`). It connects as the principal \`User:partner-<organisation>\`, which may write only its own actions topic and read only its own notification topic.`,
   };
   const values = new Map<string, string[]>();
@@ -596,6 +609,12 @@ export function buildAsyncApiDocument(): JsonObject {
         'One topic per partner organisation, read by that organisation alone: the notifications addressed to it and the answers to its actions.',
         notificationMessages,
       ),
+      committeeNotifications: channel(
+        'committeeNotifications',
+        "Notifications of one district's or province's committee",
+        "One topic per committee seat, read by that committee alone: the referrals of its own jurisdiction that were not routed, their SLA escalations and the lifecycle steps it must act on. The shared `ahtc-d` and `ahtc-p` topics carry none of these: every district's committee would read them.",
+        notificationMessages,
+      ),
       events: channel('events', 'Operators\' event stream', 'Every lifecycle step of every referral, for operators and dashboards; no personal data.', operatorMessages),
       deadLetter: {
         ...channel(
@@ -641,6 +660,11 @@ export function buildAsyncApiDocument(): JsonObject {
       receivePartnerNotifications: operation('receive', 'partnerNotifications', notificationMessages, {
         title: 'Receive notifications (partner organisation)',
         summary: 'A partner organisation reads its own topic.',
+        description: 'Delivery is at least once: drop an event whose `ce_id` was already processed.',
+      }),
+      receiveCommitteeNotifications: operation('receive', 'committeeNotifications', notificationMessages, {
+        title: "Receive notifications (a district's or province's committee)",
+        summary: 'A committee with a seat reads its jurisdiction\'s own topic.',
         description: 'Delivery is at least once: drop an event whose `ce_id` was already processed.',
       }),
       receiveOperatorEvents: operation('receive', 'events', operatorMessages, { title: 'Follow every referral (operators)' }),

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { AgencyCode } from '../schemas/common.js';
+import { committeeTopicSuffix } from '../domain/jurisdiction.js';
+import { AgencyCode, Province } from '../schemas/common.js';
+import { districtsByProvince } from '../schemas/jurisdiction.js';
 import { ConfigError, describeIssues } from './errors.js';
 
 /**
@@ -13,6 +15,11 @@ import { ConfigError, describeIssues } from './errors.js';
  *   `<notify><agency>`, and uses consumer groups named `<agency>.…`;
  * - a partner organisation WRITEs only `<actions>.partner.<org>` and READs only
  *   `<notify>partner.<org>` (groups `partner-<org>.…`);
+ * - a district or provincial committee with a seat in the table (`committees`) READs only its
+ *   jurisdiction's `<notify>ahtc-d.<province>.<district>` / `<notify>ahtc-p.<province>` (groups
+ *   `<principal>.…`), as the principal of the same name (`ahtc-d.punjab.lahore`): no
+ *   district's committee reads another's; they act through the HTTP API, where their jurisdiction
+ *   is part of their identity;
  * - the engine's principals each have what their part needs; operators READ the events, the
  *   dead letters and the codec server's audit records (nobody else does); the admin principal is
  *   the broker's only super user.
@@ -30,9 +37,54 @@ export const KafkaAccessFile = z
       .object({ intake: PrincipalName, actions: PrincipalName, publisher: PrincipalName, monitor: PrincipalName, redrive: PrincipalName, audit: PrincipalName })
       .strict(),
     admin: PrincipalName,
+    /** The district (`PROVINCE:DISTRICT`, district codes of schemas/jurisdiction.ts) and provincial committees with a topic and principal of their own. */
+    committees: z
+      .object({
+        'AHTC-D': z.array(z.string().refine(isDistrictSeat, 'expected PROVINCE:DISTRICT with a district code of schemas/jurisdiction.ts, e.g. PUNJAB:LAHORE')).default([]),
+        'AHTC-P': z.array(Province).default([]),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type KafkaAccessFile = z.infer<typeof KafkaAccessFile>;
+
+function isDistrictSeat(seat: string): boolean {
+  const [province, district, ...rest] = seat.split(':');
+  const known = Province.safeParse(province);
+  return rest.length === 0 && known.success && district !== undefined && districtsByProvince[known.data].includes(district);
+}
+
+/** A committee's seat on the broker: its principal (named as its topic's suffix, `ahtc-d.punjab.lahore`) and the one topic it reads. */
+export interface CommitteeSeat {
+  committee: 'AHTC-D' | 'AHTC-P';
+  province: string;
+  district?: string;
+  principal: string;
+  /** The topic suffix after the notify prefix (`ahtc-d.punjab.lahore`, `ahtc-p.punjab`). */
+  suffix: string;
+}
+
+export function committeeSeats(access: KafkaAccessFile): CommitteeSeat[] {
+  const c = access.committees;
+  if (!c) return [];
+  return [
+    ...(c['AHTC-D'] ?? []).map((seat): CommitteeSeat => {
+      const [province, district] = seat.split(':') as [string, string];
+      const suffix = committeeTopicSuffix('AHTC-D', { province, district });
+      return { committee: 'AHTC-D', province, district, principal: suffix, suffix };
+    }),
+    ...(c['AHTC-P'] ?? []).map((province): CommitteeSeat => {
+      const suffix = committeeTopicSuffix('AHTC-P', { province, district: '' });
+      return { committee: 'AHTC-P', province, principal: suffix, suffix };
+    }),
+  ];
+}
+
+/** The committees' own notification topics, which the publisher may write (activities: committeeJurisdictionTopics). */
+export function committeeTopics(access: KafkaAccessFile, topics: Pick<AccessTopics, 'notifyPrefix'>): string[] {
+  return committeeSeats(access).map((s) => `${topics.notifyPrefix}${s.suffix}`);
+}
 
 export const defaultKafkaAccessFile = fileURLToPath(new URL('./kafka-access.json', import.meta.url));
 
@@ -90,6 +142,7 @@ export function allPrincipalNames(access: KafkaAccessFile): string[] {
     ...access.operators,
     ...Object.values(access.engine),
     access.admin,
+    ...committeeSeats(access).map((s) => s.principal),
   ];
 }
 
@@ -145,14 +198,15 @@ export function allTopics(access: KafkaAccessFile, topics: AccessTopics): string
     if (t.intake) out.push(t.intake);
     out.push(t.actions, t.notify);
   }
+  out.push(...committeeTopics(access, topics));
   out.push(topics.events, topics.deadLetter);
   if (topics.audit !== undefined) out.push(topics.audit);
   return out;
 }
 
-/** Every notification topic: one per agency and per partner organisation. */
+/** Every notification topic: one per agency, per partner organisation and per committee seat. */
 export function allNotifyTopics(access: KafkaAccessFile, topics: AccessTopics): string[] {
-  return senders(access).map((s) => senderTopics(topics, s).notify);
+  return [...senders(access).map((s) => senderTopics(topics, s).notify), ...committeeTopics(access, topics)];
 }
 
 export type AclOperation = 'READ' | 'WRITE' | 'DESCRIBE';
@@ -202,11 +256,19 @@ export function aclTable(access: KafkaAccessFile, topics: AccessTopics, groups: 
   for (const t of notifyTopics) topic(e.publisher, t, 'WRITE');
   topic(e.publisher, topics.events, 'WRITE');
 
+  // A committee seat reads its jurisdiction's topic alone; only the publisher writes it (no answers go there: seats send nothing on Kafka).
+  const seatTopics = committeeTopics(access, topics);
+  for (const seat of committeeSeats(access)) {
+    topic(seat.principal, `${topics.notifyPrefix}${seat.suffix}`, 'READ');
+    group(seat.principal, `${seat.principal}.`, 'PREFIXED');
+  }
+  for (const t of seatTopics) topic(e.publisher, t, 'WRITE');
+
   // /metrics: consumer lag (the bridges' groups, their topics' end offsets), and notifications and
   // dead letters counted as they pass (ids, types and agencies only: no topic holds personal data).
   for (const t of [...intakeTopics, ...actionsTopics]) topic(e.monitor, t, 'DESCRIBE');
   for (const g of [groups.intake, groups.actions]) rows.push({ principal: e.monitor, resourceType: 'GROUP', patternType: 'LITERAL', resourceName: g, operation: 'DESCRIBE' });
-  for (const t of [...notifyTopics, topics.deadLetter]) topic(e.monitor, t, 'READ');
+  for (const t of [...notifyTopics, ...seatTopics, topics.deadLetter]) topic(e.monitor, t, 'READ');
   group(e.monitor, groups.metrics ?? 'referral-engine-metrics');
 
   // Re-driving puts a dead letter back on the topic it came from, byte for byte.

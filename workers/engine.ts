@@ -8,7 +8,7 @@ import { startIntakeBridge } from '../bridge/index.js';
 import { startActionsBridge } from '../bridge/actions.js';
 import { createDeadLetters } from '../bridge/dead-letters.js';
 import { createKafka, createPublisher, type Publisher } from '../messaging/kafka.js';
-import { allNotifyTopics, loadKafkaAccess } from '../config/kafka-access.js';
+import { allNotifyTopics, committeeTopics, loadKafkaAccess } from '../config/kafka-access.js';
 import { resolveKafkaSecurity } from '../config/kafka-security.js';
 import type { KafkaClientName } from '../config/env.js';
 import { senderDirectory } from '../bridge/senders.js';
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activityDeps: { publisher, topics: config.kafka.topics, source, partners: access.partners },
+      activityDeps: { publisher, topics: config.kafka.topics, source, partners: access.partners, committeeJurisdictionTopics: new Set(committeeTopics(access, config.kafka.topics)) },
       dataConverter,
       maxCachedWorkflows: config.workerMaxCachedWorkflows,
       ...(config.workerWorkflowBundle ? { workflowBundle: { codePath: config.workerWorkflowBundle } } : {}),

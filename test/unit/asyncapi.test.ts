@@ -89,6 +89,7 @@ describe('asyncapi/asyncapi.yaml', () => {
       agencyNotifications: 'referrals.notify.{agency}',
       partnerActions: 'referrals.actions.partner.{organisation}',
       partnerNotifications: 'referrals.notify.partner.{organisation}',
+      committeeNotifications: 'referrals.notify.{committeeSeat}',
       events: 'referrals.events',
       deadLetter: 'referrals.dead-letter',
       audit: 'referrals.audit',
@@ -100,6 +101,7 @@ describe('asyncapi/asyncapi.yaml', () => {
     expect(names('partnerActions')).toEqual(actionEventTypes);
     expect(names('agencyNotifications')).toEqual(NotificationType.options);
     expect(names('partnerNotifications')).toEqual(NotificationType.options);
+    expect(names('committeeNotifications')).toEqual(NotificationType.options);
     expect(names('events')).toEqual(['referral.stage.v1']);
     expect(names('deadLetter')).toEqual(['dead-letter']);
     expect(names('audit')).toEqual([CODEC_AUDIT_TYPE, EXPORT_AUDIT_TYPE]);
@@ -111,6 +113,7 @@ describe('asyncapi/asyncapi.yaml', () => {
       sendPartnerAction: ['send', ['partnerActions']],
       receiveNotifications: ['receive', ['agencyNotifications']],
       receivePartnerNotifications: ['receive', ['partnerNotifications']],
+      receiveCommitteeNotifications: ['receive', ['committeeNotifications']],
       receiveOperatorEvents: ['receive', ['events']],
       receiveDeadLetters: ['receive', ['deadLetter']],
       receiveCodecAudit: ['receive', ['audit']],
@@ -182,7 +185,7 @@ describe('asyncapi/asyncapi.yaml', () => {
 
   it("each operation names the principals that may perform it, and they are the ACL table's", () => {
     const rows = aclTable(access, topics, { intake: config.kafka.intakeGroup, actions: config.kafka.actionsGroup, redrive: '' });
-    const ownerPrincipals = { agencyIntake: 'User:{agency}', agencyActions: 'User:{agency}', agencyNotifications: 'User:{agency}', partnerActions: 'User:partner-{organisation}', partnerNotifications: 'User:partner-{organisation}' };
+    const ownerPrincipals = { agencyIntake: 'User:{agency}', agencyActions: 'User:{agency}', agencyNotifications: 'User:{agency}', partnerActions: 'User:partner-{organisation}', partnerNotifications: 'User:partner-{organisation}', committeeNotifications: 'User:{committeeSeat}' };
     for (const operation of document!.operations().all()) {
       const entries = operation.extensions().get('x-acl')?.value() as Array<{ principal: string; operation: string; resourceType: string; patternType: string; resourceName: string; who: string }> | undefined;
       expect(entries, operation.id()).toBeDefined();

@@ -25,6 +25,11 @@ const EXPECTED_TOPICS = [
   'referrals.audit',
   ...AGENCIES.flatMap((a) => [`referrals.intake.${a}`, `referrals.actions.${a}`, `referrals.notify.${a}`]),
   ...PARTNER_ORGANISATIONS.flatMap((o) => [`referrals.actions.partner.${o}`, `referrals.notify.partner.${o}`]),
+  // The committee seats of config/kafka-access.json: one notification topic per district or province named there.
+  'referrals.notify.ahtc-d.punjab.lahore',
+  'referrals.notify.ahtc-d.balochistan.gwadar',
+  'referrals.notify.ahtc-p.punjab',
+  'referrals.notify.ahtc-p.balochistan',
 ];
 
 const EXPECTED_SEARCH_ATTRIBUTES: Record<string, string> = {

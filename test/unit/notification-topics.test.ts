@@ -6,6 +6,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
+import { committeeTopics, loadKafkaAccess } from '../../config/kafka-access.js';
 import { OPERATORS } from '../../domain/recipients.js';
 import type { Notification } from '../../schemas/notifications.js';
 import { RecordingPublisher } from '../support/recording-publisher.js';
@@ -21,7 +22,7 @@ const stage = (recipient: string, n: number): Notification => ({
   data: { recipient, province: 'BALOCHISTAN', district: 'Gwadar' } as never,
 });
 
-async function publish(recipients: string[], partners?: readonly string[], committeeJurisdictionTopics?: boolean) {
+async function publish(recipients: string[], partners?: readonly string[], committeeJurisdictionTopics?: boolean | ReadonlySet<string>) {
   const publisher = new RecordingPublisher();
   const activities = createActivities({
     publisher,
@@ -58,5 +59,12 @@ describe('notification topics', () => {
     expect(shared.map(([t]) => t)).toEqual(['referrals.notify.ahtc-n']);
     const own = await publish(['AHTC-D', 'AHTC-P', 'AHTC-N'], ['IOM'], true);
     expect(own.map(([t]) => t)).toEqual(['referrals.notify.ahtc-d.balochistan.gwadar', 'referrals.notify.ahtc-p.balochistan', 'referrals.notify.ahtc-n']);
+    // As the engine runs: only the seats of the shipped access table have a topic; a jurisdiction without one is not told on Kafka.
+    const seats = new Set(committeeTopics(loadKafkaAccess(), topics));
+    expect([...seats]).toEqual(['referrals.notify.ahtc-d.punjab.lahore', 'referrals.notify.ahtc-d.balochistan.gwadar', 'referrals.notify.ahtc-p.punjab', 'referrals.notify.ahtc-p.balochistan']);
+    const seated = await publish(['AHTC-D', 'AHTC-P', 'AHTC-N'], ['IOM'], seats);
+    expect(seated.map(([t]) => t)).toEqual(['referrals.notify.ahtc-d.balochistan.gwadar', 'referrals.notify.ahtc-p.balochistan', 'referrals.notify.ahtc-n']);
+    const unseated = await publish(['AHTC-D', 'AHTC-P'], ['IOM'], new Set(['referrals.notify.ahtc-d.punjab.lahore']));
+    expect(unseated).toEqual([]);
   });
 });
