@@ -156,11 +156,19 @@ export class ReferralService {
    * however many referrals are open.
    */
   async partnerTasks(organisation: string): Promise<PartnerTaskView[]> {
-    const query = [`WorkflowType = 'protectionWorkflow'`, `ExecutionStatus = 'Running'`, `${PartnerTasksOpenKey.name} = ${quote(organisation)}`].join(' AND ');
+    // The engine's own tracks: a namespace may hold other deployments' (another task queue, whose workers this engine does not run).
+    const query = [
+      `WorkflowType = 'protectionWorkflow'`,
+      `ExecutionStatus = 'Running'`,
+      `${PartnerTasksOpenKey.name} = ${quote(organisation)}`,
+      `TaskQueue = ${quote(this.startDeps.taskQueue)}`,
+    ].join(' AND ');
     const ids: string[] = [];
     for await (const raw of this.visibilityRows(query, PARTNER_TASKS_PAGE)) if (raw.execution?.workflowId) ids.push(raw.execution.workflowId);
-    // One track that cannot answer (no worker for its task queue, say) must not hide every other task.
-    const states = await allSettledPooled(ids, PARTNER_TASKS_QUERIES_IN_FLIGHT, (id) => this.client.workflow.getHandle(id).query(protectionStateQuery));
+    // One track that cannot answer (its worker down, say) must not hide every other task, nor hold the page: each query has a deadline.
+    const states = await allSettledPooled(ids, PARTNER_TASKS_QUERIES_IN_FLIGHT, (id) =>
+      this.client.withDeadline(Date.now() + PARTNER_TASK_QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(id).query(protectionStateQuery)),
+    );
     const out: PartnerTaskView[] = [];
     for (const settled of states) {
       if (settled.status !== 'fulfilled') continue;
@@ -293,6 +301,8 @@ function locationOf(sa: (name: string) => unknown): { province: string; district
 const PARTNER_TASKS_PAGE = 500;
 /** Queries to protection tracks at once: each may load (replay) a workflow on a worker. */
 const PARTNER_TASKS_QUERIES_IN_FLIGHT = 32;
+/** How long the task list waits for one track's state; past it the track's tasks are left out of this answer. */
+const PARTNER_TASK_QUERY_TIMEOUT_MS = 5_000;
 
 /** Visibility rows per page of the export's list, and reads of referrals at once (each a query and a history read). */
 const EXPORT_PAGE = 500;

@@ -180,7 +180,7 @@ describe('HTTP API with agency access control, on the real Temporal dev server',
     try {
       await tasksOf('iom');
       expect(list).toHaveBeenCalledTimes(1);
-      expect(list.mock.calls[0]![0].query).toBe(`WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running' AND PartnerTasksOpen = 'IOM'`);
+      expect(list.mock.calls[0]![0].query).toBe(`WorkflowType = 'protectionWorkflow' AND ExecutionStatus = 'Running' AND PartnerTasksOpen = 'IOM' AND TaskQueue = '${taskQueue}'`);
       const queried = handles.mock.calls.map(([id]) => id);
       expect(queried).toContain(protectionWorkflowId(shared.referralId));
       expect(queried).not.toContain(protectionWorkflowId(ssdoOnly.referralId));
