@@ -1,11 +1,10 @@
 import { cpus } from 'node:os';
 import type { Topics } from '../config/env.js';
-import { encodeCloudEvent } from '../messaging/cloudevents.js';
 import type { ReferralDetectedV1 } from '../schemas/intake.js';
 import type { BenchContext, Scenario } from './context.js';
 import { startEngine, startFloorWorker, startLanes, type Running } from './engine.js';
 import { pokeUpdate } from './floor-workflows.js';
-import { actor, leadOf, plainDetections, startReferral } from './fixtures.js';
+import { acknowledgementRecord, actor, leadOf, plainDetections, startReferral } from './fixtures.js';
 import { actionsTopicFor, allTopics, benchTopics, type BenchProducer, type TransportName } from './kafka.js';
 import { figure } from './report.js';
 import { paced, pool, round, sleep, summarize, waitUntil, type Summary } from './stats.js';
@@ -163,15 +162,7 @@ async function run(ctx: BenchContext): Promise<void> {
     lane.referrals.push(...batch.filter((r) => lane.routed.has(r.referralId)));
     if (lane.referrals.length - before >= 20) lane.openRate = (lane.referrals.length - before) / Math.max(1, (Date.now() - t0) / 1000);
   };
-  const actionTo = (lane: Lane, referralId: string) =>
-    encodeCloudEvent(actionsTopicFor(lane.topics, lead), {
-      id: `ack-${referralId}`,
-      source: `urn:agency:${lead.toLowerCase()}`,
-      type: 'referral.action.acknowledge.v1',
-      subject: referralId,
-      time: new Date().toISOString(),
-      data: { referralId, actor: leadActor },
-    });
+  const actionTo = (lane: Lane, referralId: string) => acknowledgementRecord(actionsTopicFor(lane.topics, lead), lead, referralId, leadActor);
   const nextTargets = async (lane: Lane, wanted: number) => {
     if (lane.referrals.length - lane.used < wanted) await open(lane, wanted - (lane.referrals.length - lane.used));
     const targets = lane.referrals.slice(lane.used, lane.used + wanted);

@@ -1,11 +1,10 @@
-import { encodeCloudEvent } from '../messaging/cloudevents.js';
 import type { Policy } from '../schemas/policy.js';
 import { intakeRecord } from '../scripts/intake-event.js';
-import { actor, leadOf, plainDetections } from './fixtures.js';
+import { acknowledgementRecord, actor, leadOf, plainDetections } from './fixtures.js';
 import { actionsTopicFor, benchTopics, intakeTopicFor, type BenchProducer } from './kafka.js';
 import type { ProfileName, ProfileTarget } from './profiles.js';
 import { figure, type Figure } from './report.js';
-import { treeCpuSeconds } from './stack.js';
+import { processTreesCpuSeconds } from './stack.js';
 import { paced, round, sleep, summarize, waitUntil, type Summary } from './stats.js';
 import { load1 } from './transports.js';
 
@@ -119,15 +118,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<{ figures
       latencies: routed.map((id) => lane.routedAt.get(id)! - sentAt.get(id)!),
     };
   };
-  const acknowledgement = (referralId: string) =>
-    encodeCloudEvent(actionsTopicFor(topics, leadAgency), {
-      id: `ack-${referralId}`,
-      source: `urn:agency:${leadAgency.toLowerCase()}`,
-      type: 'referral.action.acknowledge.v1',
-      subject: referralId,
-      time: new Date().toISOString(),
-      data: { referralId, actor: leadActor },
-    });
+  const acknowledgement = (referralId: string) => acknowledgementRecord(actionsTopicFor(topics, leadAgency), leadAgency, referralId, leadActor);
   const answers = async (lane: Lane, sentAt: Map<string, number>) => {
     const ids = [...sentAt.keys()];
     await waitUntil(() => ids.filter((id) => lane.answeredAt.has(id)).length, (c) => c === ids.length, timeoutMs, 100);
@@ -135,7 +126,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<{ figures
   };
 
   /** CPU seconds so far of each part of a deployment (every process of the part, children included). */
-  const cpuOf = (t: ProfileTarget) => Object.fromEntries(Object.entries(t.parts()).map(([part, pids]) => [part, pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0)]));
+  const cpuOf = (t: ProfileTarget) => processTreesCpuSeconds(t.parts());
   const rounds: Round[] = [];
   /** CPU ms per second each part uses with nothing to do (3 brokers' replica fetchers, Temporal's timers and queues, GC). */
   const idle = new Map<ProfileName, Record<string, number>>();

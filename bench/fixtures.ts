@@ -7,6 +7,8 @@ import type { ReferralDetectedV1 } from '../schemas/intake.js';
 import type { Policy } from '../schemas/policy.js';
 import { sampleReferrals } from '../scripts/samples/referrals.js';
 import type { Actor } from '../workflows/actions.js';
+import { encodeCloudEvent } from '../messaging/cloudevents.js';
+import type { OutboundRecord } from '../messaging/records.js';
 
 export const shippedPolicy = (): Promise<Policy> => loadPolicy(defaultPolicyFile);
 
@@ -54,6 +56,18 @@ export const actor = (agency: string, role: Actor['role'] = 'OFFICER', organisat
   role,
   ...(organisation ? { organisation } : {}),
 });
+
+/** The lead's acknowledgement of a referral on its own actions topic, id `ack-<referralId>`: the action both scenarios time. */
+export function acknowledgementRecord(topic: string, lead: string, referralId: string, by: Actor = actor(lead)): OutboundRecord {
+  return encodeCloudEvent(topic, {
+    id: `ack-${referralId}`,
+    source: `urn:agency:${lead.toLowerCase()}`,
+    type: 'referral.action.acknowledge.v1',
+    subject: referralId,
+    time: new Date().toISOString(),
+    data: { referralId, actor: by },
+  });
+}
 
 /** The routed notification an agency's lead receives: what "routed" means for the bench. */
 export function isLeadRouted(headers: Record<string, string>, value: Buffer | null): boolean {

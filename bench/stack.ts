@@ -107,11 +107,11 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
- * CPU seconds (user + system) used so far by a process and every process below it, from /proc:
- * PostgreSQL's backends are children of its postmaster, and a child's own times are not in its
- * parent's until it exits. Gone processes count 0.
+ * CPU seconds (user + system) used so far by each group of processes, every process below them
+ * included, from one read of /proc: PostgreSQL's backends are children of its postmaster, and a
+ * child's own times are not in its parent's until it exits. Gone processes count 0.
  */
-export function treeCpuSeconds(root: number): number {
+export function processTreesCpuSeconds(groups: Record<string, readonly number[]>): Record<string, number> {
   const parentOf = new Map<number, number>();
   const own = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
@@ -124,13 +124,18 @@ export function treeCpuSeconds(root: number): number {
       // exited while the list was read
     }
   }
-  const inTree = (pid: number): boolean => {
-    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parentOf.get(p) ?? 0, hops++) if (p === root) return true;
+  const under = (pid: number, roots: ReadonlySet<number>): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parentOf.get(p) ?? 0, hops++) if (roots.has(p)) return true;
     return false;
   };
-  let sum = 0;
-  for (const [pid, cpu] of own) if (inTree(pid)) sum += cpu;
-  return sum;
+  return Object.fromEntries(
+    Object.entries(groups).map(([name, pids]) => {
+      const roots = new Set(pids);
+      let sum = 0;
+      for (const [pid, cpu] of own) if (under(pid, roots)) sum += cpu;
+      return [name, sum];
+    }),
+  );
 }
 
 /** CPU seconds used so far by the stack's servers and by this process. */
